@@ -1,0 +1,212 @@
+// The one reader of the environment: validates every variable once at start and hands a
+// frozen Config to the rest of the program. Nothing else touches process.env.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+/** One SMSC account to keep in sync. */
+export interface AccountConfig {
+  /** Name stored in every table's `account` column. */
+  readonly name: string;
+  readonly login?: string | undefined;
+  readonly password?: string | undefined;
+  readonly apikey?: string | undefined;
+  /** API host, e.g. https://smsc.ru, https://smsc.kz. (Default: https://smsc.ru) */
+  readonly baseUrl: string;
+  /** IANA zone of the account's `DD.MM.YYYY hh:mm:ss` dates. (Default: Europe/Moscow) */
+  readonly timezone: string;
+}
+
+export interface Config {
+  readonly accounts: readonly AccountConfig[];
+  /** PostgreSQL URL; undefined means the embedded PGlite warehouse in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Folder of the embedded warehouse. (Default: ./.smsc-sync) */
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Raised with one line per bad or missing variable. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Fail when no SMSC account is configured (every command that talks to SMSC). (Default: true) */
+  readonly requireAccount?: boolean;
+  /** Folder whose `.env` is read. (Default: process.cwd()) */
+  readonly cwd?: string;
+}
+
+/** Variables that may instead be read from a file named by `<NAME>_FILE` (Docker/Kubernetes secrets). */
+const FILE_VARIABLES = ['SMSC_PASSWORD', 'SMSC_APIKEY', 'SMSC_ACCOUNTS', 'DATABASE_URL'] as const;
+
+const DEFAULT_BASE_URL = 'https://smsc.ru';
+const DEFAULT_TIMEZONE = 'Europe/Moscow';
+const ACCOUNT_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+const accountEntry = z.strictObject({
+  name: z.string().regex(ACCOUNT_NAME, 'letters, digits, _ . @ - (1 to 64)'),
+  login: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  apikey: z.string().min(1).optional(),
+  baseUrl: z.string().optional(),
+  timezone: z.string().optional(),
+});
+
+/**
+ * Reads and validates the configuration.
+ *
+ * `.env` in `cwd` is read when present; variables already in `env` win over it.
+ * @throws ConfigError naming every bad or missing variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
+  const problems: string[] = [];
+  const vars = withFileSecrets(withDotEnv(env, options.cwd ?? process.cwd()), problems);
+
+  const logLevel = (vars.LOG_LEVEL ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL: '${vars.LOG_LEVEL}' is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const databaseUrl = vars.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: expected a postgres:// or postgresql:// URL (unset it for the embedded warehouse)');
+  }
+
+  const defaults = {
+    baseUrl: checkBaseUrl('SMSC_BASE_URL', vars.SMSC_BASE_URL ?? DEFAULT_BASE_URL, problems),
+    timezone: checkTimezone('SMSC_TIMEZONE', vars.SMSC_TIMEZONE ?? DEFAULT_TIMEZONE, problems),
+  };
+  const accounts = vars.SMSC_ACCOUNTS
+    ? accountsFromJson(vars, defaults, problems)
+    : singleAccount(vars, defaults, problems);
+
+  if (accounts.length === 0 && (options.requireAccount ?? true)) {
+    problems.push('SMSC_LOGIN + SMSC_PASSWORD, or SMSC_APIKEY, or SMSC_ACCOUNTS: no SMSC account is configured');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    accounts: Object.freeze(accounts.map((a) => Object.freeze(a))),
+    databaseUrl,
+    dataDir: resolve(options.cwd ?? process.cwd(), vars.SMSC_DATA_DIR || '.smsc-sync'),
+    logLevel: logLevel as LogLevel,
+  });
+}
+
+function withDotEnv(env: NodeJS.ProcessEnv, cwd: string): Record<string, string | undefined> {
+  const path = resolve(cwd, '.env');
+  if (!existsSync(path)) return { ...env };
+  return { ...parseEnv(readFileSync(path, 'utf8')), ...env };
+}
+
+function withFileSecrets(vars: Record<string, string | undefined>, problems: string[]): Record<string, string | undefined> {
+  const out = { ...vars };
+  for (const name of FILE_VARIABLES) {
+    const file = vars[`${name}_FILE`];
+    if (!file) continue;
+    if (vars[name]) {
+      problems.push(`${name}_FILE: set together with ${name}; set only one of them`);
+      continue;
+    }
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      problems.push(`${name}_FILE: cannot read '${file}' (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  }
+  return out;
+}
+
+function singleAccount(
+  vars: Record<string, string | undefined>,
+  defaults: { baseUrl: string; timezone: string },
+  problems: string[],
+): AccountConfig[] {
+  const { SMSC_LOGIN: login, SMSC_PASSWORD: password, SMSC_APIKEY: apikey } = vars;
+  if (!login && !password && !apikey) return [];
+  if (apikey && (login || password)) {
+    problems.push('SMSC_APIKEY: set either SMSC_APIKEY or SMSC_LOGIN + SMSC_PASSWORD, not both');
+    return [];
+  }
+  if (!apikey && !login) problems.push('SMSC_LOGIN: required with SMSC_PASSWORD');
+  if (!apikey && !password) problems.push('SMSC_PASSWORD: required with SMSC_LOGIN (or set SMSC_PASSWORD_FILE)');
+  const name = vars.SMSC_ACCOUNT_NAME || login || 'default';
+  if (!ACCOUNT_NAME.test(name)) problems.push(`SMSC_ACCOUNT_NAME: '${name}' must be letters, digits, _ . @ - (1 to 64)`);
+  return [{ name, login: apikey ? undefined : login, password: apikey ? undefined : password, apikey, ...defaults }];
+}
+
+function accountsFromJson(
+  vars: Record<string, string | undefined>,
+  defaults: { baseUrl: string; timezone: string },
+  problems: string[],
+): AccountConfig[] {
+  if (vars.SMSC_LOGIN || vars.SMSC_PASSWORD || vars.SMSC_APIKEY) {
+    problems.push('SMSC_ACCOUNTS: set either SMSC_ACCOUNTS or SMSC_LOGIN/SMSC_PASSWORD/SMSC_APIKEY, not both');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(vars.SMSC_ACCOUNTS ?? '');
+  } catch {
+    problems.push('SMSC_ACCOUNTS: not valid JSON; expected [{"name":"…","login":"…","password":"…"}, …]');
+    return [];
+  }
+  const list = z.array(accountEntry).min(1).safeParse(parsed);
+  if (!list.success) {
+    for (const issue of list.error.issues) {
+      const where = issue.path.length ? `[${issue.path[0]}]${issue.path.slice(1).map((p) => `.${String(p)}`).join('')}` : '';
+      problems.push(`SMSC_ACCOUNTS${where}: ${issue.message}`);
+    }
+    return [];
+  }
+  const seen = new Set<string>();
+  return list.data.map((entry, i) => {
+    const at = `SMSC_ACCOUNTS[${i}]`;
+    if (seen.has(entry.name)) problems.push(`${at}.name: '${entry.name}' is used twice; account names must be unique`);
+    seen.add(entry.name);
+    if (entry.apikey && (entry.login || entry.password)) problems.push(`${at}: give either apikey or login + password, not both`);
+    if (!entry.apikey && !(entry.login && entry.password)) problems.push(`${at}: needs login + password, or apikey`);
+    return {
+      name: entry.name,
+      login: entry.apikey ? undefined : entry.login,
+      password: entry.apikey ? undefined : entry.password,
+      apikey: entry.apikey,
+      baseUrl: entry.baseUrl === undefined ? defaults.baseUrl : checkBaseUrl(`${at}.baseUrl`, entry.baseUrl, problems),
+      timezone: entry.timezone === undefined ? defaults.timezone : checkTimezone(`${at}.timezone`, entry.timezone, problems),
+    };
+  });
+}
+
+function checkBaseUrl(name: string, value: string, problems: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push(`${name}: '${value}' is not a URL; expected e.g. https://smsc.ru`);
+    return value;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push(`${name}: expected an http(s) URL, got '${url.protocol}'`);
+  // Credentials never travel in URLs (they end up in proxies' and servers' logs).
+  if (url.username || url.password || url.search) problems.push(`${name}: must not carry credentials or a query string`);
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+function checkTimezone(name: string, value: string, problems: string[]): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return value;
+  } catch {
+    problems.push(`${name}: '${value}' is not an IANA time zone; expected e.g. Europe/Moscow`);
+    return value;
+  }
+}

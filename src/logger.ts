@@ -1,0 +1,73 @@
+// The pino root logger: JSON lines for machines, pino-pretty only on a terminal. Secrets are
+// scrubbed twice: by key name at any depth, and by value wherever a registered secret appears.
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from './config.ts';
+
+export type { Logger } from 'pino';
+
+/** Keys whose values never reach a log line, at any depth. */
+const SECRET_KEYS = new Set(['psw', 'password', 'apikey', 'api_key', 'secret', 'authorization']);
+/** `psw=…`, `"apikey": "…"` and the like inside free text (error messages, bodies, URLs). */
+const SECRET_IN_TEXT = /\b(psw|password|apikey)(["']?\s*[=:]\s*["']?)([^&\s"',;]+)/gi;
+const REDACTED = '[REDACTED]';
+
+const knownSecrets = new Set<string>();
+
+/** Registers a secret value (a password, an API key) to be masked in every later log line. */
+export function registerSecret(value: string | undefined): void {
+  // Very short values would mask ordinary words; config requires real credentials anyway.
+  if (value && value.length >= 3) knownSecrets.add(value);
+}
+
+/** Masks secrets in a string: `key=value` pairs and every registered secret value. */
+export function scrubText(text: string): string {
+  let out = text.replace(SECRET_IN_TEXT, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`);
+  for (const secret of knownSecrets) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}
+
+/** Deep copy of a log argument with secrets masked; errors become plain objects. */
+export function scrubValue(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrubText(value);
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = { type: value.name, message: scrubText(value.message) };
+    if (value.stack) out.stack = scrubText(value.stack);
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : scrubValue(v, depth + 1);
+    if (value.cause !== undefined) out.cause = scrubValue(value.cause, depth + 1);
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, depth + 1));
+  if (value instanceof Date || value instanceof URL) return scrubValue(String(value), depth + 1);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : scrubValue(v, depth + 1);
+  return out;
+}
+
+export interface CreateLoggerOptions {
+  /** (Default: 'info') */
+  readonly level?: LogLevel;
+  /** Where lines go; tests pass a capture stream. (Default: stdout, pretty when it is a terminal) */
+  readonly destination?: DestinationStream;
+}
+
+/** Creates the root logger; child loggers carry `{ account, stream, runId }`. */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const config: pino.LoggerOptions = {
+    level: options.level ?? 'info',
+    base: { pid: process.pid },
+    serializers: { err: (e: unknown) => scrubValue(e) },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => scrubValue(a)) as Parameters<typeof method>);
+      },
+    },
+  };
+  if (options.destination) return pino(config, options.destination);
+  if (process.stdout.isTTY) {
+    return pino({ ...config, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
+  }
+  return pino(config);
+}

@@ -1,0 +1,281 @@
+// The SMSC emulator's HTTP server: `/sys/get.php`, `/sys/info.php` and `/sys/tinyurls.php`
+// as smsc-api.md describes them, with SMSC's quotas and IP block, fault injection, and an
+// inspection API (in-process, and under `/__sandbox/` for other processes).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SandboxClock } from './clock.ts';
+import { endpointOf, type EndpointName, handle } from './endpoints.ts';
+import { FaultInjector, type FaultSpec } from './faults.ts';
+import { QuotaTracker, type QuotaLimits, type QuotaRule } from './quotas.ts';
+import { mixSeed, Random } from './random.ts';
+import { charsetName, encodeBody, plainError, type Rendered, renderError } from './render.ts';
+import { World, type WorldOptions } from './world.ts';
+
+export interface SandboxOptions {
+  /** (Default: 0, any free port) */
+  readonly port?: number;
+  /** (Default: 127.0.0.1) */
+  readonly host?: string;
+  /** (Default: a real-time clock starting now) */
+  readonly clock?: SandboxClock;
+  /** (Default: 1) */
+  readonly seed?: number;
+  /** The world to build around the clock's current time. */
+  readonly world?: Omit<WorldOptions, 'start' | 'seed'>;
+  /** Overrides of SMSC's limits (tests of the emulator itself). */
+  readonly limits?: Partial<QuotaLimits>;
+}
+
+/** One request the emulator answered, as the tests inspect it. Holds no secret. */
+export interface ServedRequest {
+  readonly at: number;
+  readonly method: string;
+  readonly endpoint: EndpointName | undefined;
+  readonly login: string | undefined;
+  /** The request's parameters without credentials, sorted: what "identical" compares. */
+  readonly fingerprint: string;
+  /** 'ok', 'error N', or 'fault KIND'. */
+  readonly outcome: string;
+  /** The quota rule a refusal (error 9) broke. */
+  readonly quotaRule?: QuotaRule;
+  /** Whether a password or API key came in the URL's query rather than the body. */
+  readonly credentialsInUrl: boolean;
+}
+
+export interface Sandbox {
+  readonly url: string;
+  readonly port: number;
+  readonly clock: SandboxClock;
+  readonly world: World;
+  readonly quotas: QuotaTracker;
+  readonly faults: FaultInjector;
+  readonly requests: readonly ServedRequest[];
+  stop(): Promise<void>;
+}
+
+const AUTH_PARAMS = new Set(['login', 'psw', 'apikey']);
+const MAX_BODY = 1 << 20;
+
+/** Starts the emulator; `stop()` closes it. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const clock = options.clock ?? new SandboxClock();
+  const seed = options.seed ?? 1;
+  const world = new World({ ...options.world, start: clock.now(), seed });
+  const quotas = new QuotaTracker(options.limits);
+  const faultRandom = new Random(mixSeed(seed, 5));
+  const faults = new FaultInjector(() => faultRandom.next());
+  const requests: ServedRequest[] = [];
+  const state = { clock, world, quotas, faults, requests };
+
+  const server = createServer((req, res) => {
+    void serve(state, req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`internal emulator error: ${String(error)}`);
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    ...state,
+    stop: () => close(server),
+  };
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+interface State {
+  readonly clock: SandboxClock;
+  readonly world: World;
+  readonly quotas: QuotaTracker;
+  readonly faults: FaultInjector;
+  readonly requests: ServedRequest[];
+}
+
+async function serve(state: State, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://sandbox');
+  if (url.pathname.startsWith('/__sandbox/')) return control(state, url, req, res);
+  const script = /^\/sys\/([a-z_]+\.php)$/.exec(url.pathname)?.[1];
+  if (!script) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    return;
+  }
+  const body = req.method === 'POST' ? await readBody(req) : '';
+  const params = new URLSearchParams(url.search);
+  for (const [k, v] of new URLSearchParams(body)) params.set(k, v);
+  const fmt = Number(params.get('fmt') ?? 0);
+  const charset = params.get('charset') ?? 'windows-1251';
+  const endpoint = endpointOf(script, params);
+  const now = state.clock.now();
+  const fingerprint = fingerprintOf(script, params);
+  const record = (outcome: string, login?: string, quotaRule?: QuotaRule) =>
+    state.requests.push({
+      at: now,
+      method: req.method ?? 'GET',
+      endpoint,
+      login,
+      fingerprint,
+      outcome,
+      ...(quotaRule ? { quotaRule } : {}),
+      credentialsInUrl: url.searchParams.has('psw') || url.searchParams.has('apikey'),
+    });
+  const send = (r: Rendered, status = 200) => {
+    const bytes = encodeBody(r.body, charset);
+    res.writeHead(status, { 'content-type': `${r.contentType}; charset=${charsetName(charset)}`, 'content-length': bytes.length });
+    res.end(bytes);
+  };
+
+  // Faults that strike before the API sees the request.
+  const fault = state.faults.take(endpoint ?? script);
+  if (fault && ['http500', 'http503', 'reset', 'error', 'plainError'].includes(fault.kind)) {
+    record(`fault ${fault.kind}`, params.get('login') ?? undefined);
+    return applyEarlyFault(fault, fmt, res, send);
+  }
+
+  const address = req.socket.remoteAddress ?? 'unknown';
+  if (state.quotas.blockedUntil(address, now) !== undefined) {
+    record('error 4', params.get('login') ?? undefined);
+    return send(renderError(4, 'IP address is temporarily blocked', fmt));
+  }
+  const account = state.world.authenticate({
+    login: params.get('login') ?? undefined,
+    psw: params.get('psw') ?? undefined,
+    apikey: params.get('apikey') ?? undefined,
+  });
+  if (!account) {
+    state.quotas.failedLogin(address, now);
+    record('error 2', params.get('login') ?? undefined);
+    return send(renderError(2, 'authorization error', fmt));
+  }
+  const login = account.login;
+  if (!endpoint) {
+    record('error 1', login);
+    return send(renderError(1, 'unknown request', fmt));
+  }
+  if (!state.quotas.open(login, endpoint, now)) {
+    record('error 9', login, 'concurrency');
+    return send(renderError(9, 'too many concurrent requests', fmt));
+  }
+  res.once('close', () => state.quotas.close(login));
+  const refused = state.quotas.admit(login, endpoint, fingerprint, now);
+  if (refused) {
+    record('error 9', login, refused);
+    return send(renderError(9, refused === 'identical' ? 'duplicate request, wait a minute' : 'too many requests', fmt));
+  }
+
+  const answer = handle(endpoint, { world: state.world, account, params, now, fmt });
+  if (fault?.kind === 'slow') {
+    record('fault slow', login);
+    await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 5000));
+    if (res.destroyed) return;
+    return send(answer);
+  }
+  if (fault?.kind === 'truncate') {
+    record('fault truncate', login);
+    const bytes = encodeBody(answer.body, charset);
+    const cut = bytes.subarray(0, Math.max(1, Math.floor(bytes.length / 2)));
+    res.writeHead(200, { 'content-type': `${answer.contentType}; charset=${charsetName(charset)}`, 'content-length': cut.length });
+    res.end(cut);
+    return;
+  }
+  record(answer.errorCode !== undefined ? `error ${answer.errorCode}` : 'ok', login);
+  send(answer);
+}
+
+function applyEarlyFault(fault: FaultSpec, fmt: number, res: ServerResponse, send: (r: Rendered, status?: number) => void): void {
+  switch (fault.kind) {
+    case 'http500':
+      return send({ body: '<html><body><h1>500 Internal Server Error</h1></body></html>', contentType: 'text/html' }, 500);
+    case 'http503':
+      return send({ body: '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>', contentType: 'text/html' }, 503);
+    case 'reset':
+      res.socket?.destroy();
+      return;
+    case 'plainError':
+      return send(plainError(fault.code ?? 9, 'duplicate request, wait a minute'));
+    default:
+      return send(renderError(fault.code ?? 9, 'duplicate request, wait a minute', fmt));
+  }
+}
+
+/** The parameters that make two requests "identical": all but the credentials, sorted. */
+function fingerprintOf(script: string, params: URLSearchParams): string {
+  const kept = [...params].filter(([k]) => !AUTH_PARAMS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${script}?${new URLSearchParams(kept).toString()}`;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `/__sandbox/…`: the inspection and control API for tests in other processes. */
+async function control(state: State, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const reply = (value: unknown) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  };
+  const input = req.method === 'POST' ? (JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>) : {};
+  switch (`${req.method} ${url.pathname}`) {
+    case 'GET /__sandbox/state':
+      return reply({
+        now: state.clock.now(),
+        requests: state.requests.length,
+        byOutcome: countBy(state.requests.map((r) => r.outcome)),
+        violations: state.quotas.violations,
+        faultsApplied: Object.fromEntries(state.faults.applied),
+      });
+    case 'POST /__sandbox/clock':
+      if (typeof input.advanceMs === 'number') state.clock.advance(input.advanceMs);
+      if (typeof input.set === 'number') state.clock.set(input.set);
+      if (typeof input.speed === 'number') state.clock.setSpeed(input.speed);
+      return reply({ now: state.clock.now() });
+    case 'POST /__sandbox/faults':
+      state.faults.inject(input as unknown as FaultSpec);
+      return reply({ ok: true });
+    case 'DELETE /__sandbox/faults':
+      state.faults.clear();
+      return reply({ ok: true });
+    case 'GET /__sandbox/truth': {
+      const login = url.searchParams.get('login') ?? '';
+      if (!state.world.account(login)) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`no account '${login}'`);
+        return;
+      }
+      const now = state.clock.now();
+      return reply(
+        state.world.truth(login, now).map((v) => ({
+          int_id: v.message.intId,
+          phone: v.message.phone,
+          status: v.status,
+          cost_kopecks: v.cost,
+          send_ts: v.message.sendTs,
+        })),
+      );
+    }
+    default:
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('unknown sandbox control');
+  }
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}
