@@ -91,7 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     ? accountsFromJson(vars, defaults, problems)
     : singleAccount(vars, defaults, problems);
 
-  if (accounts.length === 0 && (options.requireAccount ?? true)) {
+  if (accounts.length === 0 && !vars.SMSC_ACCOUNTS && (options.requireAccount ?? true)) {
     problems.push('SMSC_LOGIN + SMSC_PASSWORD, or SMSC_APIKEY, or SMSC_ACCOUNTS: no SMSC account is configured');
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -164,7 +164,7 @@ function accountsFromJson(
   const list = z.array(accountEntry).min(1).safeParse(parsed);
   if (!list.success) {
     for (const issue of list.error.issues) {
-      const where = issue.path.length ? `[${issue.path[0]}]${issue.path.slice(1).map((p) => `.${String(p)}`).join('')}` : '';
+      const where = issue.path.length ? `[${String(issue.path[0])}]${issue.path.slice(1).map((p) => `.${String(p)}`).join('')}` : '';
       problems.push(`SMSC_ACCOUNTS${where}: ${issue.message}`);
     }
     return [];

@@ -21,11 +21,12 @@ export function registerSecret(value: string | undefined): void {
 
 /** Masks secrets in a string: `key=value` pairs and every registered secret value. */
 export function scrubText(text: string): string {
-  let out = text.replace(SECRET_IN_TEXT, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`);
+  // Whole registered values first: a pattern cut at '&' would leave the tail of a password.
+  let out = text;
   for (const secret of knownSecrets) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
-  return out;
+  return out.replace(SECRET_IN_TEXT, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`);
 }
 
 /** Deep copy of a log argument with secrets masked; errors become plain objects. */

@@ -1,0 +1,47 @@
+// Opens the warehouse: PostgreSQL through `pg` when a URL is given, otherwise embedded PGlite
+// (PostgreSQL compiled to WebAssembly, files under the data folder). The same queries and
+// migrations serve both; values come back alike (int8 and numeric as exact strings).
+import { mkdirSync } from 'node:fs';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import pg from 'pg';
+
+export interface Warehouse<DB> {
+  readonly db: Kysely<DB>;
+  readonly kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export interface OpenWarehouseOptions {
+  /** PostgreSQL URL; without it the embedded warehouse is used. */
+  readonly databaseUrl?: string | undefined;
+  /** Folder of the embedded warehouse; undefined keeps it in memory (tests). */
+  readonly dataDir?: string | undefined;
+  /** Connections in the pool. (Default: 5) */
+  readonly poolSize?: number;
+}
+
+/** int8 stays a string: ids above 2^53 must not be rounded through a JavaScript number. */
+const INT8_OID = 20;
+
+export async function openWarehouse<DB>(options: OpenWarehouseOptions): Promise<Warehouse<DB>> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 5,
+      application_name: 'smsc-sync',
+      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (v: string) => v : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+    });
+    // An idle client that loses its server (restart, pg_terminate_backend) must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    parsers: { [pgliteTypes.INT8]: (v: string) => v },
+  });
+  const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
+  return { db, kind: 'pglite', close: () => db.destroy() };
+}

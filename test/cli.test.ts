@@ -1,0 +1,51 @@
+// The installed command: `npx smsc-sync sandbox` serves the documented history, and --help works.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseJson } from './helpers/sandbox.ts';
+
+const BIN = new URL('../bin/smsc-sync.js', import.meta.url).pathname;
+let child: ChildProcess | undefined;
+afterEach(() => {
+  child?.kill('SIGTERM');
+  child = undefined;
+});
+
+describe('smsc-sync CLI', () => {
+  it('prints help for the program and for each command', () => {
+    const top = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
+    expect(top.status).toBe(0);
+    expect(top.stdout).toContain('sandbox');
+    const sandbox = spawnSync(process.execPath, [BIN, 'sandbox', '--help'], { encoding: 'utf8' });
+    expect(sandbox.stdout).toMatch(/--port <n>/);
+    const bad = spawnSync(process.execPath, [BIN, 'sandbox', '--port', 'x'], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('expected a whole number');
+  });
+
+  it('runs the sandbox, which answers five messages in the documented shape, and stops on SIGTERM', async () => {
+    child = spawn(process.execPath, [BIN, 'sandbox', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8');
+    const url = await new Promise<string>((resolve, reject) => {
+      child!.stdout!.on('data', (d: string) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child!.once('exit', () => reject(new Error(`sandbox exited: ${out}`)));
+    });
+    const res = await fetch(`${url}/sys/get.php`, {
+      method: 'POST',
+      body: 'get_messages=1&login=demo&psw=demo&fmt=3&cnt=5&charset=utf-8',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const rows = parseJson(await res.text());
+    expect(rows).toHaveLength(5);
+    for (const row of rows) expect(Object.keys(row)).toEqual(expect.arrayContaining(['status', 'int_id', 'send_timestamp', 'cost', 'message', 'crc']));
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    child = undefined;
+  });
+});

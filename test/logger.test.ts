@@ -1,0 +1,37 @@
+// No password or API key reaches a log line, whatever shape it hides in.
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, registerSecret } from '../src/logger.ts';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level: 'trace', destination }) };
+}
+
+describe('logger', () => {
+  it('writes one JSON object per line with a fixed message and its data', () => {
+    const { lines, log } = capture();
+    log.child({ account: 'acme', stream: 'outbound' }).info({ pages: 3, inserted: 120 }, 'stream synced');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, account: 'acme', stream: 'outbound', pages: 3, inserted: 120, msg: 'stream synced' });
+  });
+
+  it('redacts psw, password and apikey at any depth, in text, in errors, and registered values anywhere', () => {
+    registerSecret('Tr0ub4dor&3');
+    const { lines, log } = capture();
+    log.info({ request: { form: { login: 'acme', psw: 'Tr0ub4dor&3', nested: [{ apikey: 'AK-777' }] } } }, 'sending');
+    log.warn({ url: 'https://smsc.ru/sys/get.php?login=acme&psw=Tr0ub4dor%263&apikey=AK-777' }, 'odd url');
+    log.error({ err: Object.assign(new Error('failed with password=Tr0ub4dor&3'), { password: 'Tr0ub4dor&3' }) }, 'boom');
+    log.info(`the password is Tr0ub4dor&3 and nothing else`);
+    const all = lines.join('\n');
+    for (const secret of ['Tr0ub4dor', 'AK-777']) expect(all).not.toContain(secret);
+    expect(all).toContain('[REDACTED]');
+    expect(JSON.parse(lines[0]!).request.form.login).toBe('acme');
+    expect(JSON.parse(lines[2]!).err.message).toBe('failed with password=[REDACTED]');
+  });
+});
