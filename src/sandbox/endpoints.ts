@@ -1,6 +1,7 @@
 // The six data endpoints of smsc-api.md as the emulator answers them. Where the documentation
 // is silent, each assumption is written beside the code that makes it.
 import { EMAIL_FORMAT } from '../smsc/codes.ts';
+import type { Endpoint } from '../smsc/endpoints.ts';
 import { formatDateTime, parseDateTime, startOfLocalDay } from '../time/zoned-time.ts';
 import { lookupOperator } from './numbering.ts';
 import { type Rendered, renderError, renderRows, type Row, json } from './render.ts';
@@ -29,7 +30,7 @@ export interface EndpointContext {
 }
 
 /** Endpoint name, as used in quotas, faults and request logs. */
-export type EndpointName = 'get_messages' | 'get_answers' | 'get_stat' | 'get_price' | 'get_operator' | 'tinyurls';
+export type EndpointName = Endpoint;
 
 /** Which endpoint a request to `/sys/<script>` asks for, or undefined when none. */
 export function endpointOf(script: string, params: URLSearchParams): EndpointName | undefined {

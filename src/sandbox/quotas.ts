@@ -61,6 +61,8 @@ export class QuotaTracker {
   readonly #stats = new Map<string, Window>();
   readonly #operator = new Map<string, Window>();
   readonly #inFlight = new Map<string, number>();
+  /** Most connections seen open at once, per login. */
+  readonly peakInFlight = new Map<string, number>();
   readonly #failedLogins = new Map<string, Window>();
   readonly #blockedUntil = new Map<string, number>();
 
@@ -111,6 +113,7 @@ export class QuotaTracker {
       return false;
     }
     this.#inFlight.set(login, n + 1);
+    this.peakInFlight.set(login, Math.max(n + 1, this.peakInFlight.get(login) ?? 0));
     return true;
   }
 

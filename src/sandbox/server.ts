@@ -3,6 +3,7 @@
 // inspection API (in-process, and under `/__sandbox/` for other processes).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { requestFingerprint } from '../smsc/endpoints.ts';
 import { SandboxClock } from './clock.ts';
 import { endpointOf, type EndpointName, handle } from './endpoints.ts';
 import { FaultInjector, type FaultSpec } from './faults.ts';
@@ -53,7 +54,6 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-const AUTH_PARAMS = new Set(['login', 'psw', 'apikey']);
 const MAX_BODY = 1 << 20;
 
 /** Starts the emulator; `stop()` closes it. */
@@ -117,7 +117,7 @@ async function serve(state: State, req: IncomingMessage, res: ServerResponse): P
   const charset = params.get('charset') ?? 'windows-1251';
   const endpoint = endpointOf(script, params);
   const now = state.clock.now();
-  const fingerprint = fingerprintOf(script, params);
+  const fingerprint = requestFingerprint(script, params);
   const record = (outcome: string, login?: string, quotaRule?: QuotaRule) =>
     state.requests.push({
       at: now,
@@ -206,12 +206,6 @@ function applyEarlyFault(fault: FaultSpec, fmt: number, res: ServerResponse, sen
     default:
       return send(renderError(fault.code ?? 9, 'duplicate request, wait a minute', fmt));
   }
-}
-
-/** The parameters that make two requests "identical": all but the credentials, sorted. */
-function fingerprintOf(script: string, params: URLSearchParams): string {
-  const kept = [...params].filter(([k]) => !AUTH_PARAMS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `${script}?${new URLSearchParams(kept).toString()}`;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -57,9 +57,9 @@ export interface WorldOptions {
   /** Share of delivered SMS that get a reply. (Default: 0.06) */
   readonly replyRate?: number;
   /**
-   * First global message id. With the default the ids cross 2^53 in the middle of the
-   * default history: a client that rounds ids through a JavaScript number fails at once.
-   * (Default: 9007199254590000n)
+   * First global message id. (Default: chosen so that the ids cross 2^53 in the middle of
+   * the history, whatever its size: a client that rounds ids through a JavaScript number
+   * fails at once, and both sides of the boundary are exercised)
    */
   readonly intIdBase?: bigint;
   /** (Default: one account demo/demo with API key `demo-apikey` and two sub-clients) */
@@ -222,7 +222,7 @@ export class WorldAccount {
 /** What the world looks like: the generated data and the views the endpoints serve. */
 export class World {
   readonly accounts = new Map<string, WorldAccount>();
-  readonly options: Required<Omit<WorldOptions, 'accounts'>>;
+  readonly options: Required<Omit<WorldOptions, 'accounts' | 'intIdBase'>> & Pick<WorldOptions, 'intIdBase'>;
 
   constructor(options: WorldOptions) {
     this.options = {
@@ -231,7 +231,6 @@ export class World {
       futureDays: 30,
       messagesPerDay: 250,
       replyRate: 0.06,
-      intIdBase: 9007199254590000n,
       ...options,
     };
     const from = this.options.start - this.options.historyDays * DAY;
@@ -437,7 +436,8 @@ export class World {
       }
     }
     all.sort((a, b) => a.sendTs - b.sendTs);
-    let intId = this.options.intIdBase;
+    // Steps average 5: half the ids lie below 2^53, half above.
+    let intId = this.options.intIdBase ?? 2n ** 53n - BigInt(Math.round(all.length * 2.5));
     const rng = new Random(mixSeed(this.options.seed, 99));
     for (const m of all) {
       intId += BigInt(rng.int(1, 9));

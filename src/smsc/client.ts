@@ -1,0 +1,281 @@
+// The SMSC API client: POST with a form body (credentials never in a URL), fmt=3, utf-8,
+// every request reserved in the shared quota ledger first, SMSC's error codes handled by one
+// policy, transient failures retried a bounded number of times, 64-bit integers kept exact.
+import pRetry from 'p-retry';
+import { Pool } from 'undici';
+import type { AccountConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { registerSecret } from '../logger.ts';
+import { type Clock, systemClock } from '../sandbox/clock.ts';
+import { type Endpoint, ENDPOINT_ROUTES, requestFingerprint } from './endpoints.ts';
+import { AccountStoppedError, QuotaDeferredError, SmscError, TransportError } from './errors.ts';
+import { parseExactJson } from './json.ts';
+import { credentialsHash, type QuotaLedger, type RequestOutcome } from './quota-ledger.ts';
+
+export interface SmscClientOptions {
+  readonly account: AccountConfig;
+  readonly ledger: QuotaLedger;
+  readonly logger: Logger;
+  /** (Default: the system clock) */
+  readonly clock?: Clock;
+  /** Keep-alive connections per host; SMSC refuses 15 per login. (Default: 4) */
+  readonly connections?: number;
+  /** Connect, header and body timeout of one request. (Default: 30000 ms) */
+  readonly timeoutMs?: number;
+  /** Retries of network errors, timeouts, 5xx, unreadable bodies and error 9. (Default: 4) */
+  readonly retries?: number;
+  /** First back-off delay, doubled each retry, with jitter. (Default: 1000 ms) */
+  readonly minBackoffMs?: number;
+  /** (Default: 30000 ms) */
+  readonly maxBackoffMs?: number;
+  /**
+   * Hosts tried in turn when the main one cannot be connected to (never after an answer).
+   * (Default: www2…www5 of an smsc.* base URL, as SMSC's own libraries do; none otherwise)
+   */
+  readonly fallbackBaseUrls?: readonly string[];
+}
+
+/** Parameters of a request, besides credentials, fmt and charset. */
+export type Params = Readonly<Record<string, string | number | undefined>>;
+
+/** Error 3 ("not found"): an empty result, not a failure. */
+export const NOT_FOUND: unique symbol = Symbol('SMSC error 3: not found');
+
+/** Connection failures after which another host may be tried (nothing was sent). */
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const ERROR_TEXT = /^\s*ERROR\s*=\s*(\d+)\s*(?:\((.*)\))?\s*$/s;
+
+export class SmscClient {
+  readonly account: AccountConfig;
+  readonly #ledger: QuotaLedger;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #options: Required<Pick<SmscClientOptions, 'connections' | 'timeoutMs' | 'retries' | 'minBackoffMs' | 'maxBackoffMs'>>;
+  readonly #hosts: readonly string[];
+  readonly #pools = new Map<string, Pool>();
+  readonly #credentials: string;
+
+  constructor(options: SmscClientOptions) {
+    this.account = options.account;
+    this.#ledger = options.ledger;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.logger.child({ account: options.account.name });
+    this.#options = {
+      connections: options.connections ?? 4,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      retries: options.retries ?? 4,
+      minBackoffMs: options.minBackoffMs ?? 1000,
+      maxBackoffMs: options.maxBackoffMs ?? 30_000,
+    };
+    this.#hosts = [options.account.baseUrl, ...(options.fallbackBaseUrls ?? backupHosts(options.account.baseUrl))];
+    this.#credentials = credentialsHash(options.account);
+    registerSecret(options.account.password);
+    registerSecret(options.account.apikey);
+  }
+
+  /** Sent-message history, newest first (`prev_id` walks back); error 3 is an empty page. */
+  async getMessages(params: { cnt?: number; prevId?: string; start?: string; end?: string; format?: 0 | 8; phone?: string }): Promise<unknown[]> {
+    const answer = await this.request('get_messages', {
+      cnt: params.cnt,
+      prev_id: params.prevId,
+      start: params.start,
+      end: params.end,
+      format: params.format,
+      phone: params.phone,
+    });
+    return answer === NOT_FOUND ? [] : asList(answer, 'get_messages');
+  }
+
+  /** Replies after `afterId`, oldest first. */
+  async getAnswers(params: { cnt?: number; hour?: number; afterId?: string; toPhone?: string }): Promise<unknown[]> {
+    const answer = await this.request('get_answers', { cnt: params.cnt, hour: params.hour, after_id: params.afterId, to_phone: params.toPhone });
+    return answer === NOT_FOUND ? [] : asList(answer, 'get_answers');
+  }
+
+  /** Statistics rows, one per login, for the days `start`…`end` (dd.mm.yyyy). */
+  async getStat(params: { start: string; end: string; electronic?: boolean }): Promise<unknown[]> {
+    const answer = await this.request('get_stat', { start: params.start, end: params.end, mycur: 1, balance2: params.electronic ? 1 : undefined });
+    return answer === NOT_FOUND ? [] : asList(answer, 'get_stat');
+  }
+
+  async getPrice(): Promise<unknown> {
+    const answer = await this.request('get_price', {});
+    return answer === NOT_FOUND ? undefined : answer;
+  }
+
+  /**
+   * Operators of numbers, one object per number with its `phone`; a number SMSC does not
+   * know comes back as `{ phone, error_code: 3 }`.
+   */
+  async getOperators(phones: readonly string[]): Promise<unknown[]> {
+    if (phones.length === 0) return [];
+    const answer = await this.request('get_operator', { phone: phones.join(',') });
+    if (answer === NOT_FOUND) return phones.map((phone) => ({ phone, error_code: 3 }));
+    if (phones.length === 1 && answer && typeof answer === 'object' && !Array.isArray(answer)) return [{ phone: phones[0], ...answer }];
+    return asList(answer, 'get_operator');
+  }
+
+  /** Counters of one short link, by id or by the original link; undefined when unknown. */
+  async getShortLink(params: { id: number } | { link: string }): Promise<unknown> {
+    const answer = await this.request('tinyurls', 'id' in params ? { id: params.id } : { link: params.link });
+    return answer === NOT_FOUND ? undefined : answer;
+  }
+
+  /**
+   * One request through the ledger and the error policy: the parsed fmt=3 answer, or
+   * NOT_FOUND for error 3.
+   * @throws QuotaDeferredError when the budget is spent (try at `retryAt`);
+   *   AccountStoppedError on error 2 or 4 (now or recorded earlier); SmscError on error 1
+   *   and on error 9 after the retries; TransportError after the retries.
+   */
+  async request(endpoint: Endpoint, params: Params): Promise<unknown> {
+    const route = ENDPOINT_ROUTES[endpoint];
+    const form: [string, string][] = [[route.flag, '1']];
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) form.push([k, String(v)]);
+    form.push(['fmt', '3'], ['charset', 'utf-8']);
+    const fingerprint = requestFingerprint(route.script, form);
+    return pRetry((attempt) => this.#attempt(endpoint, route.script, form, fingerprint, attempt), {
+      retries: this.#options.retries,
+      factor: 2,
+      minTimeout: this.#options.minBackoffMs,
+      maxTimeout: this.#options.maxBackoffMs,
+      randomize: true,
+      shouldRetry: ({ error }) => error instanceof TransportError || (error instanceof SmscError && error.code === 9),
+      onFailedAttempt: ({ error, attemptNumber, retriesLeft, retryDelay }) => {
+        if (!(error instanceof TransportError || (error instanceof SmscError && error.code === 9))) return;
+        this.#log.warn({ endpoint, fingerprint, attempt: attemptNumber, retriesLeft, retryDelayMs: retryDelay, err: error }, 'SMSC request failed, backing off');
+      },
+    });
+  }
+
+  /** Closes the connection pools. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    this.#pools.clear();
+  }
+
+  async #attempt(endpoint: Endpoint, script: string, form: readonly [string, string][], fingerprint: string, attempt: number): Promise<unknown> {
+    const slot = await this.#reserve(endpoint, fingerprint, attempt);
+    let outcome: RequestOutcome = { outcome: 'failed' };
+    let answer: { value: unknown } | { code: number; description: string };
+    try {
+      const { status, text } = await this.#post(script, form);
+      if (status >= 500) throw new TransportError('http', `SMSC answered HTTP ${status} to ${fingerprint}`, { httpStatus: status });
+      if (status !== 200) {
+        outcome = { outcome: 'failed', httpStatus: status };
+        throw new Error(`SMSC answered HTTP ${status} to ${fingerprint}: check SMSC_BASE_URL (${this.account.baseUrl})`);
+      }
+      answer = parseAnswer(text, fingerprint);
+      outcome = 'code' in answer ? { outcome: 'error', errorCode: answer.code } : { outcome: 'ok' };
+    } catch (error) {
+      if (error instanceof TransportError) outcome = { outcome: 'failed', httpStatus: error.httpStatus };
+      throw error;
+    } finally {
+      await this.#ledger.finish(slot, outcome);
+    }
+    if (!('code' in answer)) return answer.value;
+    const { code, description } = answer;
+    if (code === 3) return NOT_FOUND;
+    if (code === 2 || code === 4) {
+      const until = await this.#ledger.hold({ name: this.account.name, credentials: this.#credentials }, code, description);
+      const stopped = new AccountStoppedError(this.account.name, code, until, this.account.login);
+      this.#log.error({ endpoint, errorCode: code, until }, stopped.message);
+      throw stopped;
+    }
+    throw new SmscError({ code, endpoint, description, fingerprint, account: this.account.name });
+  }
+
+  /** A ledger slot; waits briefly when only the concurrency limit is in the way. */
+  async #reserve(endpoint: Endpoint, fingerprint: string, attempt: number): Promise<string> {
+    const deadline = performance.now() + this.#options.timeoutMs;
+    for (;;) {
+      const r = await this.#ledger.reserve({ name: this.account.name, login: this.account.login, credentials: this.#credentials }, endpoint, fingerprint, attempt);
+      if (r.ok) return r.id;
+      if (r.rule !== 'concurrency' || performance.now() > deadline) {
+        throw new QuotaDeferredError(this.account.name, endpoint, r.rule, new Date(r.retryAt));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 150));
+    }
+  }
+
+  async #post(script: string, form: readonly [string, string][]): Promise<{ status: number; text: string }> {
+    const body = new URLSearchParams(this.#auth());
+    for (const [k, v] of form) body.append(k, v);
+    const payload = body.toString();
+    let lastError: unknown;
+    for (const host of this.#hosts) {
+      const url = new URL(`${host}/sys/${script}`);
+      try {
+        const res = await this.#pool(url.origin).request({
+          method: 'POST',
+          path: url.pathname,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json, text/plain' },
+          body: payload,
+        });
+        const bytes = Buffer.from(await res.body.arrayBuffer());
+        const charset = /charset=([\w-]+)/i.exec(String(res.headers['content-type'] ?? ''))?.[1]?.toLowerCase();
+        // utf-8 is asked for; should SMSC answer in its default windows-1251 anyway, read that.
+        const text = charset && charset !== 'utf-8' && charset !== 'utf8' ? new TextDecoder(charset).decode(bytes) : bytes.toString('utf8');
+        return { status: res.statusCode, text };
+      } catch (error) {
+        lastError = error;
+        const code = (error as { code?: string }).code ?? '';
+        if (CONNECT_FAILURES.has(code)) continue;
+        throw new TransportError(TIMEOUTS.has(code) ? 'timeout' : 'network', `request to SMSC failed: ${code || String(error)}`, { cause: error });
+      }
+    }
+    const code = (lastError as { code?: string }).code ?? String(lastError);
+    throw new TransportError('network', `cannot connect to SMSC (${this.#hosts.length} host(s) tried): ${code}`, { cause: lastError });
+  }
+
+  #auth(): [string, string][] {
+    const a = this.account;
+    return a.apikey ? [['apikey', a.apikey]] : [['login', a.login ?? ''], ['psw', a.password ?? '']];
+  }
+
+  #pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: this.#options.connections,
+        connect: { timeout: this.#options.timeoutMs },
+        headersTimeout: this.#options.timeoutMs,
+        bodyTimeout: this.#options.timeoutMs,
+        keepAliveTimeout: 10_000,
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+}
+
+/** An answer's value, or SMSC's error in any of its shapes (JSON, or plain `ERROR = N (…)`). */
+function parseAnswer(text: string, fingerprint: string): { value: unknown } | { code: number; description: string } {
+  const plain = ERROR_TEXT.exec(text);
+  if (plain) return { code: Number(plain[1]), description: plain[2] ?? '' };
+  let value: unknown;
+  try {
+    value = parseExactJson(text);
+  } catch (error) {
+    throw new TransportError('body', `SMSC's answer to ${fingerprint} is not complete JSON (${text.length} characters)`, { cause: error });
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value) && 'error_code' in value) {
+    const v = value as { error_code: unknown; error?: unknown };
+    return { code: Number(v.error_code), description: String(v.error ?? '') };
+  }
+  return { value };
+}
+
+function asList(answer: unknown, endpoint: string): unknown[] {
+  if (Array.isArray(answer)) return answer;
+  throw new TransportError('body', `SMSC answered ${endpoint} with ${typeof answer} where a list was expected`);
+}
+
+/** SMSC's backup hosts (www2…www5) for a regional smsc.* base URL. */
+export function backupHosts(baseUrl: string): string[] {
+  const url = new URL(baseUrl);
+  const m = /^(?:www\.)?(smsc\.[a-z]+)$/.exec(url.hostname);
+  if (!m) return [];
+  return [2, 3, 4, 5].map((n) => `${url.protocol}//www${n}.${m[1]}${url.port ? `:${url.port}` : ''}`);
+}
