@@ -1,13 +1,62 @@
 // `smsc-sync`: thin commands over the modules in src/. Each command's errors end the process
 // with a message that says what to fix and a non-zero exit code.
 import { Command, InvalidArgumentError } from 'commander';
-import { SandboxClock } from './sandbox/clock.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { SandboxClock, systemClock } from './sandbox/clock.ts';
 import { startSandbox } from './sandbox/server.ts';
+import { STREAM_NAMES } from './streams/index.ts';
+import { formatStatus, readStatus } from './sync/status.ts';
+import { runSync, syncSucceeded } from './sync/sync.ts';
+import { parseDateTime } from './time/zoned-time.ts';
+import { openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
+import { migrateToLatest } from './warehouse/migrate.ts';
+import type { Warehouse } from './warehouse/schema.ts';
 
 const program = new Command()
   .name('smsc-sync')
   .description('Keeps a PostgreSQL warehouse in step with SMSC SMS gateway accounts.')
   .showHelpAfterError();
+
+program
+  .command('migrate')
+  .description('Apply pending warehouse migrations (idempotent; every other command does it first)')
+  .action(async () => {
+    await withWarehouse({ requireAccount: false }, async ({ warehouse, logger }, applied) => {
+      logger.info({ applied, warehouse: warehouse.kind }, applied.length ? 'migrations applied' : 'warehouse is up to date');
+    });
+  });
+
+program
+  .command('sync')
+  .description('One pass of the named streams for every configured account, then exit (0 only when every stream succeeded)')
+  .option('--streams <list>', `comma-separated streams (${STREAM_NAMES.join(', ')})`, list, STREAM_NAMES)
+  .option('--since <dd.mm.yyyy>', "first run: history from this day on (default: 7 days back; SMSC keeps half a year)", date)
+  .action(async (opts: { streams: string[]; since?: string }) => {
+    await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
+      const since = opts.since ? new Date(parseDateTime(opts.since, config.accounts[0]!.timezone)!) : undefined;
+      const controller = new AbortController();
+      const stop = () => {
+        logger.warn('stopping after the page in flight');
+        controller.abort();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since, signal: controller.signal });
+      if (!syncSucceeded(summaries)) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('status')
+  .description('Per account and stream: last run, outcome, rows, cursor, lag, quota used this hour, warnings')
+  .option('--json', 'print JSON for machines')
+  .action(async (opts: { json?: boolean }) => {
+    await withWarehouse({ requireAccount: false, quiet: true }, async ({ config, warehouse }) => {
+      const report = await readStatus(warehouse.db, config, systemClock);
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+    });
+  });
 
 program
   .command('sandbox')
@@ -62,6 +111,51 @@ async function runDemo(url: string): Promise<void> {
   const replies = (await ask('get.php', { get_answers: '1', hour: '24', cnt: '10000' })) as any[];
   console.log(`\nReplies in the last 24 hours: ${replies.length}`);
   for (const r of replies.slice(-3)) console.log(`  ${r.received}  ${r.phone}: ${JSON.stringify(r.message)}`);
+}
+
+interface Opened {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly warehouse: Db<Warehouse>;
+}
+
+/** Loads the configuration, opens and migrates the warehouse, runs `fn`, closes everything. */
+async function withWarehouse(
+  options: { requireAccount: boolean; quiet?: boolean },
+  fn: (opened: Opened, applied: string[]) => Promise<void>,
+): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env, { requireAccount: options.requireAccount });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`smsc-sync: ${error.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const logger = createLogger({ level: options.quiet ? 'warn' : config.logLevel });
+  const warehouse = await openWarehouse<Warehouse>({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await migrateToLatest(warehouse.db);
+    await fn({ config, logger, warehouse }, applied);
+  } catch (error) {
+    logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+function list(value: string): string[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !STREAM_NAMES.includes(n));
+  if (unknown.length > 0 || names.length === 0) throw new InvalidArgumentError(`unknown stream(s) ${unknown.join(', ')}; known: ${STREAM_NAMES.join(', ')}`);
+  return names;
+}
+
+function date(value: string): string {
+  if (!/^\d{2}\.\d{2}\.\d{4}$/.test(value) || parseDateTime(value, 'UTC') === undefined) throw new InvalidArgumentError('expected a date dd.mm.yyyy');
+  return value;
 }
 
 function integer(value: string): number {

@@ -25,6 +25,8 @@ export interface Config {
   /** Folder of the embedded warehouse. (Default: ./.smsc-sync) */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** Hours of history re-read for status changes. (Default: 72) */
+  readonly statusWindowHours: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -78,6 +80,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     problems.push(`LOG_LEVEL: '${vars.LOG_LEVEL}' is not one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const statusWindowHours = positiveNumber('SMSC_STATUS_WINDOW_HOURS', vars.SMSC_STATUS_WINDOW_HOURS, 72, problems);
+
   const databaseUrl = vars.DATABASE_URL || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL: expected a postgres:// or postgresql:// URL (unset it for the embedded warehouse)');
@@ -101,7 +105,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     databaseUrl,
     dataDir: resolve(options.cwd ?? process.cwd(), vars.SMSC_DATA_DIR || '.smsc-sync'),
     logLevel: logLevel as LogLevel,
+    statusWindowHours,
   });
+}
+
+function positiveNumber(name: string, value: string | undefined, fallback: number, problems: string[]): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    problems.push(`${name}: expected a positive number, got '${value}'`);
+    return fallback;
+  }
+  return n;
 }
 
 function withDotEnv(env: NodeJS.ProcessEnv, cwd: string): Record<string, string | undefined> {

@@ -546,10 +546,12 @@ function makeTimeline(rng: Random, sendTs: number, format: number, text: string)
   ] as const);
   switch (outcome) {
     case 'delivered': {
+      // "Read" (viber) and "link clicked" are final like "delivered" (smsc-api.md), so a
+      // message reaches them straight from "passed to the operator": it never leaves a
+      // final status, which is what lets clients stop re-reading final messages.
       const at = settle(rng.logUniform(2000, 4 * HOUR));
-      steps.push({ at, status: 1, err: 0 });
-      if (format === 10 && rng.chance(0.6)) steps.push({ at: at + rng.int(10, 7200) * 1000, status: 2, err: 0 });
-      else if (text.includes('https://') && rng.chance(0.3)) steps.push({ at: at + rng.int(10, 7200) * 1000, status: 4, err: 0 });
+      const status = format === 10 && rng.chance(0.6) ? 2 : text.includes('https://') && rng.chance(0.3) ? 4 : 1;
+      steps.push({ at, status, err: 0 });
       break;
     }
     case 'failed': {

@@ -75,32 +75,29 @@ export class SmscClient {
   }
 
   /** Sent-message history, newest first (`prev_id` walks back); error 3 is an empty page. */
-  async getMessages(params: { cnt?: number; prevId?: string; start?: string; end?: string; format?: 0 | 8; phone?: string }): Promise<unknown[]> {
-    const answer = await this.request('get_messages', {
-      cnt: params.cnt,
-      prev_id: params.prevId,
-      start: params.start,
-      end: params.end,
-      format: params.format,
-      phone: params.phone,
-    });
+  async getMessages(params: { cnt?: number; prevId?: string; start?: string; end?: string; format?: 0 | 8; phone?: string }, runId?: string): Promise<unknown[]> {
+    const answer = await this.request(
+      'get_messages',
+      { cnt: params.cnt, prev_id: params.prevId, start: params.start, end: params.end, format: params.format, phone: params.phone },
+      runId,
+    );
     return answer === NOT_FOUND ? [] : asList(answer, 'get_messages');
   }
 
   /** Replies after `afterId`, oldest first. */
-  async getAnswers(params: { cnt?: number; hour?: number; afterId?: string; toPhone?: string }): Promise<unknown[]> {
-    const answer = await this.request('get_answers', { cnt: params.cnt, hour: params.hour, after_id: params.afterId, to_phone: params.toPhone });
+  async getAnswers(params: { cnt?: number; hour?: number; afterId?: string; toPhone?: string }, runId?: string): Promise<unknown[]> {
+    const answer = await this.request('get_answers', { cnt: params.cnt, hour: params.hour, after_id: params.afterId, to_phone: params.toPhone }, runId);
     return answer === NOT_FOUND ? [] : asList(answer, 'get_answers');
   }
 
   /** Statistics rows, one per login, for the days `start`…`end` (dd.mm.yyyy). */
-  async getStat(params: { start: string; end: string; electronic?: boolean }): Promise<unknown[]> {
-    const answer = await this.request('get_stat', { start: params.start, end: params.end, mycur: 1, balance2: params.electronic ? 1 : undefined });
+  async getStat(params: { start: string; end: string; electronic?: boolean }, runId?: string): Promise<unknown[]> {
+    const answer = await this.request('get_stat', { start: params.start, end: params.end, mycur: 1, balance2: params.electronic ? 1 : undefined }, runId);
     return answer === NOT_FOUND ? [] : asList(answer, 'get_stat');
   }
 
-  async getPrice(): Promise<unknown> {
-    const answer = await this.request('get_price', {});
+  async getPrice(runId?: string): Promise<unknown> {
+    const answer = await this.request('get_price', {}, runId);
     return answer === NOT_FOUND ? undefined : answer;
   }
 
@@ -108,17 +105,17 @@ export class SmscClient {
    * Operators of numbers, one object per number with its `phone`; a number SMSC does not
    * know comes back as `{ phone, error_code: 3 }`.
    */
-  async getOperators(phones: readonly string[]): Promise<unknown[]> {
+  async getOperators(phones: readonly string[], runId?: string): Promise<unknown[]> {
     if (phones.length === 0) return [];
-    const answer = await this.request('get_operator', { phone: phones.join(',') });
+    const answer = await this.request('get_operator', { phone: phones.join(',') }, runId);
     if (answer === NOT_FOUND) return phones.map((phone) => ({ phone, error_code: 3 }));
     if (phones.length === 1 && answer && typeof answer === 'object' && !Array.isArray(answer)) return [{ phone: phones[0], ...answer }];
     return asList(answer, 'get_operator');
   }
 
   /** Counters of one short link, by id or by the original link; undefined when unknown. */
-  async getShortLink(params: { id: number } | { link: string }): Promise<unknown> {
-    const answer = await this.request('tinyurls', 'id' in params ? { id: params.id } : { link: params.link });
+  async getShortLink(params: { id: number } | { link: string }, runId?: string): Promise<unknown> {
+    const answer = await this.request('tinyurls', 'id' in params ? { id: params.id } : { link: params.link }, runId);
     return answer === NOT_FOUND ? undefined : answer;
   }
 
@@ -129,13 +126,13 @@ export class SmscClient {
    *   AccountStoppedError on error 2 or 4 (now or recorded earlier); SmscError on error 1
    *   and on error 9 after the retries; TransportError after the retries.
    */
-  async request(endpoint: Endpoint, params: Params): Promise<unknown> {
+  async request(endpoint: Endpoint, params: Params, runId?: string): Promise<unknown> {
     const route = ENDPOINT_ROUTES[endpoint];
     const form: [string, string][] = [[route.flag, '1']];
     for (const [k, v] of Object.entries(params)) if (v !== undefined) form.push([k, String(v)]);
     form.push(['fmt', '3'], ['charset', 'utf-8']);
     const fingerprint = requestFingerprint(route.script, form);
-    return pRetry((attempt) => this.#attempt(endpoint, route.script, form, fingerprint, attempt), {
+    return pRetry((attempt) => this.#attempt(endpoint, route.script, form, fingerprint, attempt, runId), {
       retries: this.#options.retries,
       factor: 2,
       minTimeout: this.#options.minBackoffMs,
@@ -155,8 +152,15 @@ export class SmscClient {
     this.#pools.clear();
   }
 
-  async #attempt(endpoint: Endpoint, script: string, form: readonly [string, string][], fingerprint: string, attempt: number): Promise<unknown> {
-    const slot = await this.#reserve(endpoint, fingerprint, attempt);
+  async #attempt(
+    endpoint: Endpoint,
+    script: string,
+    form: readonly [string, string][],
+    fingerprint: string,
+    attempt: number,
+    runId: string | undefined,
+  ): Promise<unknown> {
+    const slot = await this.#reserve(endpoint, fingerprint, attempt, runId);
     let outcome: RequestOutcome = { outcome: 'failed' };
     let answer: { value: unknown } | { code: number; description: string };
     try {
@@ -187,10 +191,11 @@ export class SmscClient {
   }
 
   /** A ledger slot; waits briefly when only the concurrency limit is in the way. */
-  async #reserve(endpoint: Endpoint, fingerprint: string, attempt: number): Promise<string> {
+  async #reserve(endpoint: Endpoint, fingerprint: string, attempt: number, runId: string | undefined): Promise<string> {
     const deadline = performance.now() + this.#options.timeoutMs;
     for (;;) {
-      const r = await this.#ledger.reserve({ name: this.account.name, login: this.account.login, credentials: this.#credentials }, endpoint, fingerprint, attempt);
+      const account = { name: this.account.name, login: this.account.login, credentials: this.#credentials };
+      const r = await this.#ledger.reserve(account, endpoint, fingerprint, attempt, runId);
       if (r.ok) return r.id;
       if (r.rule !== 'concurrency' || performance.now() > deadline) {
         throw new QuotaDeferredError(this.account.name, endpoint, r.rule, new Date(r.retryAt));

@@ -97,6 +97,7 @@ export class QuotaLedger {
     endpoint: string,
     fingerprint: string,
     attempt = 1,
+    runId?: string,
   ): Promise<Reservation> {
     const p = this.policy;
     const result = await this.#db.transaction().execute(async (trx) => {
@@ -145,7 +146,7 @@ export class QuotaLedger {
       }
       const row = await trx
         .insertInto('smsc.api_requests')
-        .values({ account: account.name, endpoint, fingerprint, sent_at: new Date(now), attempt, process: this.#process })
+        .values({ account: account.name, endpoint, fingerprint, sent_at: new Date(now), attempt, process: this.#process, ...(runId ? { run_id: runId } : {}) })
         .returning('id')
         .executeTakeFirstOrThrow();
       return { stopped: undefined, reservation: { ok: true, id: String(row.id) } as Reservation };

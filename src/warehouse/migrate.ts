@@ -5,7 +5,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { DELIVERY_ERRORS, MESSAGE_FORMATS, STATUS_CODES } from '../smsc/codes.ts';
 import { FileMigrationProvider, Migrator } from 'kysely/migration';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -32,5 +33,26 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) throw new MigrationError(results.find((r) => r.status === 'Error')?.migrationName, error);
+  await refreshLookupTables(db);
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Fills the lookup tables from SMSC's code lists in src/smsc/codes.ts, the one place they
+ * are written down; idempotent, so a code added there reaches the warehouse on next start.
+ */
+async function refreshLookupTables(db: Kysely<any>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const s of STATUS_CODES) {
+      await sql`INSERT INTO smsc.status_codes VALUES (${s.code}, ${s.name}, ${s.nameRu}, ${s.isFinal})
+        ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, name_ru = EXCLUDED.name_ru, is_final = EXCLUDED.is_final
+        WHERE (smsc.status_codes.name, smsc.status_codes.name_ru, smsc.status_codes.is_final) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.name_ru, EXCLUDED.is_final)`.execute(trx);
+    }
+    for (const [table, list] of [['delivery_errors', DELIVERY_ERRORS], ['message_formats', MESSAGE_FORMATS]] as const) {
+      for (const e of list) {
+        await sql`INSERT INTO ${sql.table(`smsc.${table}`)} VALUES (${e.code}, ${e.name})
+          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name WHERE ${sql.table(`smsc.${table}`)}.name IS DISTINCT FROM EXCLUDED.name`.execute(trx);
+      }
+    }
+  });
 }

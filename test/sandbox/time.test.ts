@@ -23,8 +23,11 @@ describe('a world that moves with the clock', () => {
     sandbox.clock.advance(6 * HOUR);
     const after = new Map(sandbox.world.truth('demo', sandbox.clock.now()).map((v) => [v.message.intId, v]));
     expect(after.size).toBeGreaterThan(before.size);
+    // Exactly those whose final status falls within the 6 hours have settled.
+    const due = pending.filter((v) => v.message.timeline.at(-1)!.status > 0 && v.message.timeline.at(-1)!.at <= T0 + 6 * HOUR);
     const settled = pending.filter((v) => ![-1, 0].includes(after.get(v.message.intId)!.status));
-    expect(settled.length).toBeGreaterThan(pending.length / 2);
+    expect(due.length).toBeGreaterThan(0);
+    expect(settled.map((v) => v.message.intId)).toEqual(due.map((v) => v.message.intId));
     // Some messages never get a final status.
     expect([...after.values()].some((v) => v.status === 0 && v.message.sendTs < T0 - 3 * 24 * HOUR)).toBe(true);
     expect(unpriced.filter((v) => after.get(v.message.intId)!.cost > 0).length).toBe(unpriced.length);

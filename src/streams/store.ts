@@ -1,0 +1,131 @@
+// Writing normalized rows: batched idempotent upserts (a re-run changes nothing, updated_at
+// moves only on a real change), the status/cost history, rejected rows and cursors.
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Warehouse } from '../warehouse/schema.ts';
+import type { InboundRow } from './inbound/normalize.ts';
+import type { OutboundRow } from './outbound/normalize.ts';
+
+type Db = Kysely<Warehouse> | Transaction<Warehouse>;
+
+export interface UpsertCounts {
+  readonly inserted: number;
+  readonly updated: number;
+}
+
+/** The last occurrence of each key wins: one statement cannot update a row twice. */
+function lastByKey<T>(rows: readonly T[], key: (row: T) => string): T[] {
+  return [...new Map(rows.map((r) => [key(r), r])).values()];
+}
+
+/**
+ * Upserts history rows of one account and appends to outbound_status_changes every new
+ * message, status change and cost change, in one statement.
+ */
+export async function upsertOutbound(db: Db, account: string, rows: readonly OutboundRow[], seenAt: Date): Promise<UpsertCounts> {
+  const batch = lastByKey(rows, (r) => r.int_id);
+  if (batch.length === 0) return { inserted: 0, updated: 0 };
+  const col = <K extends keyof OutboundRow>(k: K) => batch.map((r) => r[k]);
+  const result = await sql<{ inserted: number; updated: number }>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${col('int_id')}::bigint[], ${col('message_id')}::bigint[], ${col('channel')}::text[], ${col('phone')}::text[],
+        ${col('status')}::int[], ${col('status_name')}::text[], ${col('is_final')}::boolean[], ${col('err')}::int[],
+        ${col('sent_at')}::timestamptz[], ${col('status_changed_at')}::timestamptz[], ${col('mccmnc')}::text[],
+        ${col('mcc')}::text[], ${col('mnc')}::text[], ${col('country')}::text[], ${col('operator')}::text[],
+        ${col('region')}::text[], ${col('cost')}::numeric[], ${col('sender_id')}::text[], ${col('message')}::text[],
+        ${col('type')}::int[], ${col('sms_cnt')}::int[], ${col('format')}::int[], ${col('crc')}::bigint[], ${col('raw')}::jsonb[]
+      ) AS i(int_id, message_id, channel, phone, status, status_name, is_final, err, sent_at, status_changed_at, mccmnc,
+             mcc, mnc, country, operator, region, cost, sender_id, message, type, sms_cnt, format, crc, raw)
+    ),
+    old AS (
+      SELECT o.int_id, o.status, o.cost FROM smsc.outbound_messages o
+      WHERE o.account = ${account} AND o.int_id IN (SELECT int_id FROM input)
+    ),
+    up AS (
+      INSERT INTO smsc.outbound_messages AS t (account, int_id, message_id, channel, phone, status, status_name, is_final, err,
+        sent_at, status_changed_at, mccmnc, mcc, mnc, country, operator, region, cost, sender_id, message, type, sms_cnt,
+        format, crc, raw, first_seen_at, updated_at)
+      SELECT ${account}, i.*, ${seenAt}::timestamptz, ${seenAt}::timestamptz FROM input i
+      ON CONFLICT (account, int_id) DO UPDATE SET
+        message_id = EXCLUDED.message_id, channel = EXCLUDED.channel, phone = EXCLUDED.phone, status = EXCLUDED.status,
+        status_name = EXCLUDED.status_name, is_final = EXCLUDED.is_final, err = EXCLUDED.err, sent_at = EXCLUDED.sent_at,
+        status_changed_at = EXCLUDED.status_changed_at, mccmnc = EXCLUDED.mccmnc, mcc = EXCLUDED.mcc, mnc = EXCLUDED.mnc,
+        country = EXCLUDED.country, operator = EXCLUDED.operator, region = EXCLUDED.region, cost = EXCLUDED.cost,
+        sender_id = EXCLUDED.sender_id, message = EXCLUDED.message, type = EXCLUDED.type, sms_cnt = EXCLUDED.sms_cnt,
+        format = EXCLUDED.format, crc = EXCLUDED.crc, raw = EXCLUDED.raw, updated_at = EXCLUDED.updated_at
+      -- Only a real change rewrites the row: an identical replay leaves it (and updated_at) alone.
+      WHERE (t.message_id, t.channel, t.phone, t.status, t.status_name, t.is_final, t.err, t.sent_at, t.status_changed_at,
+             t.mccmnc, t.country, t.operator, t.region, t.cost, t.sender_id, t.message, t.type, t.sms_cnt, t.format, t.crc, t.raw)
+        IS DISTINCT FROM
+            (EXCLUDED.message_id, EXCLUDED.channel, EXCLUDED.phone, EXCLUDED.status, EXCLUDED.status_name, EXCLUDED.is_final,
+             EXCLUDED.err, EXCLUDED.sent_at, EXCLUDED.status_changed_at, EXCLUDED.mccmnc, EXCLUDED.country, EXCLUDED.operator,
+             EXCLUDED.region, EXCLUDED.cost, EXCLUDED.sender_id, EXCLUDED.message, EXCLUDED.type, EXCLUDED.sms_cnt,
+             EXCLUDED.format, EXCLUDED.crc, EXCLUDED.raw)
+      RETURNING t.int_id, t.status, t.status_changed_at, t.err, t.cost, (t.xmax = 0) AS inserted
+    ),
+    changes AS (
+      INSERT INTO smsc.outbound_status_changes (account, int_id, status, changed_at, seen_at, err, cost, reason)
+      SELECT ${account}, up.int_id, up.status,
+             CASE WHEN old.int_id IS NOT NULL AND old.status = up.status THEN ${seenAt}::timestamptz
+                  ELSE coalesce(up.status_changed_at, ${seenAt}::timestamptz) END,
+             ${seenAt}::timestamptz, up.err, up.cost,
+             CASE WHEN old.int_id IS NULL THEN 'first_seen' WHEN old.status IS DISTINCT FROM up.status THEN 'status' ELSE 'cost' END
+      FROM up LEFT JOIN old ON old.int_id = up.int_id
+      WHERE old.int_id IS NULL OR old.status IS DISTINCT FROM up.status OR old.cost IS DISTINCT FROM up.cost
+      ON CONFLICT DO NOTHING
+    )
+    SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM up
+  `.execute(db);
+  return result.rows[0]!;
+}
+
+/** Upserts replies of one account; a reply does not change, so a replay touches nothing. */
+export async function upsertInbound(db: Db, account: string, rows: readonly InboundRow[], seenAt: Date): Promise<UpsertCounts> {
+  const batch = lastByKey(rows, (r) => r.id);
+  if (batch.length === 0) return { inserted: 0, updated: 0 };
+  const col = <K extends keyof InboundRow>(k: K) => batch.map((r) => r[k]);
+  const result = await sql<{ inserted: number; updated: number }>`
+    WITH up AS (
+      INSERT INTO smsc.inbound_messages AS t (account, id, phone, to_phone, message, received_at, sent_at, raw, first_seen_at)
+      SELECT ${account}, i.*, ${seenAt}::timestamptz FROM unnest(
+        ${col('id')}::bigint[], ${col('phone')}::text[], ${col('to_phone')}::text[], ${col('message')}::text[],
+        ${col('received_at')}::timestamptz[], ${col('sent_at')}::timestamptz[], ${col('raw')}::jsonb[]
+      ) AS i(id, phone, to_phone, message, received_at, sent_at, raw)
+      ON CONFLICT (account, id) DO UPDATE SET
+        phone = EXCLUDED.phone, to_phone = EXCLUDED.to_phone, message = EXCLUDED.message,
+        received_at = EXCLUDED.received_at, sent_at = EXCLUDED.sent_at, raw = EXCLUDED.raw
+      WHERE (t.phone, t.to_phone, t.message, t.received_at, t.sent_at, t.raw)
+        IS DISTINCT FROM (EXCLUDED.phone, EXCLUDED.to_phone, EXCLUDED.message, EXCLUDED.received_at, EXCLUDED.sent_at, EXCLUDED.raw)
+      RETURNING (t.xmax = 0) AS inserted
+    )
+    SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM up
+  `.execute(db);
+  return result.rows[0]!;
+}
+
+export interface Rejection {
+  /** The API row as JSON text. */
+  readonly raw: string;
+  readonly reason: string;
+}
+
+export async function insertRejected(db: Db, account: string, stream: string, runId: string, rows: readonly Rejection[], at: Date): Promise<void> {
+  if (rows.length === 0) return;
+  await db
+    .insertInto('smsc.rejected_rows')
+    .values(rows.map((r) => ({ account, stream, run_id: runId, raw: r.raw.replaceAll('\u0000', '\\u0000'), reason: r.reason, rejected_at: at })))
+    .execute();
+}
+
+export async function loadCursor<T>(db: Db, account: string, stream: string): Promise<T | undefined> {
+  const row = await db.selectFrom('smsc.sync_state').select('cursor').where('account', '=', account).where('stream', '=', stream).executeTakeFirst();
+  return row ? (row.cursor as T) : undefined;
+}
+
+export async function saveCursor(db: Db, account: string, stream: string, cursor: unknown, at: Date): Promise<void> {
+  await db
+    .insertInto('smsc.sync_state')
+    .values({ account, stream, cursor: JSON.stringify(cursor), updated_at: at })
+    .onConflict((oc) => oc.columns(['account', 'stream']).doUpdateSet({ cursor: JSON.stringify(cursor), updated_at: at }))
+    .execute();
+}

@@ -1,0 +1,89 @@
+// What every stream is given and returns, and the one way a page is committed: its rows,
+// its rejected rows and the stream's new cursor in one transaction.
+import type { Kysely } from 'kysely';
+import type { AccountConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { Clock } from '../sandbox/clock.ts';
+import type { SmscClient } from '../smsc/client.ts';
+import type { Warehouse } from '../warehouse/schema.ts';
+import type { Normalized } from './outbound/normalize.ts';
+import { insertRejected, saveCursor, type UpsertCounts } from './store.ts';
+import { exactJson } from './values.ts';
+
+export interface StreamOptions {
+  /** First run: history from this day on. (Default: 7 days back) */
+  readonly since?: Date | undefined;
+  /** Hours of history re-read for status changes. (Default: 72) */
+  readonly statusWindowHours: number;
+}
+
+export interface StreamContext {
+  readonly db: Kysely<Warehouse>;
+  readonly api: SmscClient;
+  readonly account: AccountConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly runId: string;
+  readonly options: StreamOptions;
+  /** Aborted on SIGTERM/SIGINT: stop between pages (the page in flight commits or rolls back whole). */
+  readonly signal?: AbortSignal | undefined;
+  /** What the run has committed so far, kept by the runner so a failed run still reports it. */
+  readonly totals: StreamTotals;
+}
+
+export interface StreamTotals {
+  inserted: number;
+  updated: number;
+  rejected: number;
+  pages: number;
+}
+
+export interface StreamResult {
+  /** Set when the quota cut the run short: when the stream may go on. */
+  readonly deferredUntil?: Date | undefined;
+  /** Warnings for `status` and the logs (e.g. replies about to be lost). */
+  readonly warnings?: readonly string[];
+}
+
+export interface Stream {
+  readonly name: string;
+  run(ctx: StreamContext): Promise<StreamResult>;
+}
+
+export function emptyTotals(): StreamTotals {
+  return { inserted: 0, updated: 0, rejected: 0, pages: 0 };
+}
+
+/**
+ * Normalizes a page and commits its rows, its rejected rows and the stream's new cursor in
+ * one transaction, adding the counts to the run's totals.
+ */
+export async function commitPage<Row>(
+  ctx: StreamContext,
+  stream: string,
+  page: readonly unknown[],
+  normalize: (raw: unknown) => Normalized<Row>,
+  upsert: (db: Kysely<Warehouse>, account: string, rows: readonly Row[], seenAt: Date) => Promise<UpsertCounts>,
+  cursor: unknown,
+): Promise<void> {
+  const totals = ctx.totals;
+  const rows: Row[] = [];
+  const rejected: { raw: string; reason: string }[] = [];
+  for (const raw of page) {
+    const n = normalize(raw);
+    if ('row' in n) rows.push(n.row);
+    else rejected.push({ raw: exactJson(raw) ?? String(raw), reason: n.rejected });
+  }
+  const seenAt = new Date(ctx.clock.now());
+  const counts = await ctx.db.transaction().execute(async (trx) => {
+    const c = await upsert(trx, ctx.account.name, rows, seenAt);
+    await insertRejected(trx, ctx.account.name, stream, ctx.runId, rejected, seenAt);
+    await saveCursor(trx, ctx.account.name, stream, cursor, seenAt);
+    return c;
+  });
+  totals.inserted += counts.inserted;
+  totals.updated += counts.updated;
+  totals.rejected += rejected.length;
+  totals.pages += 1;
+  if (rejected.length > 0) ctx.log.warn({ stream, rejected: rejected.length, firstReason: rejected[0]!.reason }, 'rows rejected');
+}

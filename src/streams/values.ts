@@ -1,0 +1,118 @@
+// Strict readers of API values, shared by the normalizers. SMSC sends numbers as numbers or
+// numeric strings, 64-bit ids beyond 2^53, money as "1.60" (or "1,60"), and dates as
+// `DD.MM.YYYY hh:mm:ss` beside Unix timestamps. Anything that does not fit is refused with
+// the field and the reason, and the row goes to rejected_rows.
+import { parseDateTime } from '../time/zoned-time.ts';
+
+/** A row that cannot be normalized; the message is the reason stored in rejected_rows. */
+export class RowRejected extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'RowRejected';
+  }
+}
+
+const INT8_MAX = 2n ** 63n - 1n;
+const INT8_MIN = -(2n ** 63n);
+/** Longest text kept in a column; longer is not a real SMS or reply. */
+export const MAX_TEXT = 65_536;
+/** Instants outside these bounds are taken as corrupt. */
+const EARLIEST = Date.UTC(2000, 0, 1);
+const LATEST = Date.UTC(2100, 0, 1);
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}` : JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function absent(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+/** A bigint column value as a decimal string (exact beyond 2^53). */
+export function int64(value: unknown, field: string): string {
+  let n: bigint;
+  if (typeof value === 'bigint') n = value;
+  else if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
+  else if (typeof value === 'string' && /^\s*-?\d{1,20}\s*$/.test(value)) n = BigInt(value.trim());
+  else throw new RowRejected(`${field}: expected a whole number, got ${describe(value)}`);
+  if (n > INT8_MAX || n < INT8_MIN) throw new RowRejected(`${field}: ${n} does not fit a 64-bit integer`);
+  return n.toString();
+}
+
+export function optionalInt64(value: unknown, field: string): string | null {
+  return absent(value) ? null : int64(value, field);
+}
+
+export function int32(value: unknown, field: string): number {
+  const n = typeof value === 'string' && /^\s*-?\d{1,10}\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n > 2 ** 31 - 1 || n < -(2 ** 31)) {
+    throw new RowRejected(`${field}: expected a whole number, got ${describe(value)}`);
+  }
+  return n;
+}
+
+export function optionalInt32(value: unknown, field: string): number | null {
+  return absent(value) ? null : int32(value, field);
+}
+
+/** Money and other decimals as exact strings: "1.60", "1,60", 1.6 and "  2 " are read; floats never round. */
+export function decimal(value: unknown, field: string): string {
+  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'string' ? value.trim().replace(',', '.') : undefined;
+  if (text === undefined || !/^-?\d{1,15}(\.\d{1,8})?$/.test(text)) throw new RowRejected(`${field}: expected an amount like "1.60", got ${describe(value)}`);
+  return text;
+}
+
+/** Text as stored: numbers become their digits; NUL bytes and oversized values are refused. */
+export function text(value: unknown, field: string): string {
+  let s: string;
+  if (typeof value === 'string') s = value;
+  else if (typeof value === 'number' || typeof value === 'bigint') s = String(value);
+  else throw new RowRejected(`${field}: expected text, got ${describe(value)}`);
+  if (s.includes('\u0000')) throw new RowRejected(`${field}: contains a NUL byte, which PostgreSQL text cannot hold`);
+  if (s.length > MAX_TEXT) throw new RowRejected(`${field}: ${s.length} characters, more than the ${MAX_TEXT} accepted`);
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)) throw new RowRejected(`${field}: invalid UTF-16 (a lone surrogate)`);
+  return s;
+}
+
+export function optionalText(value: unknown, field: string): string | null {
+  return value === undefined || value === null ? null : text(value, field);
+}
+
+/**
+ * An instant from a Unix timestamp (the truth where given) or else a zone-local
+ * `DD.MM.YYYY hh:mm:ss` date.
+ */
+export function instant(timestamp: unknown, date: unknown, timeZone: string, field: string): Date {
+  if (!absent(timestamp)) {
+    const seconds = typeof timestamp === 'string' && /^\s*\d+\s*$/.test(timestamp) ? Number(timestamp) : timestamp;
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds)) throw new RowRejected(`${field}: timestamp ${describe(timestamp)} is not a whole number of seconds`);
+    return plausible(seconds * 1000, field, timestamp);
+  }
+  if (absent(date)) throw new RowRejected(`${field}: missing`);
+  // A date field may itself hold a Unix timestamp (get_answers is documented both ways).
+  if (typeof date === 'number') return plausible(date * 1000, field, date);
+  if (typeof date === 'string' && /^\s*\d{9,11}\s*$/.test(date)) return plausible(Number(date) * 1000, field, date);
+  const ms = typeof date === 'string' ? parseDateTime(date, timeZone) : undefined;
+  if (ms === undefined) throw new RowRejected(`${field}: ${describe(date)} is not a date DD.MM.YYYY hh:mm:ss`);
+  return plausible(ms, field, date);
+}
+
+export function optionalInstant(timestamp: unknown, date: unknown, timeZone: string, field: string): Date | null {
+  return absent(timestamp) && absent(date) ? null : instant(timestamp, date, timeZone, field);
+}
+
+function plausible(ms: number, field: string, source: unknown): Date {
+  if (!(ms >= EARLIEST && ms < LATEST)) throw new RowRejected(`${field}: ${describe(source)} is outside 2000–2100`);
+  return new Date(ms);
+}
+
+/** JSON text of an API object with 64-bit integers exact (BigInt written as a bare number). */
+export function exactJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? JSON.rawJSON(v.toString()) : v));
+}
+
+/** The object as stored in a jsonb column: jsonb cannot hold \u0000, so such rows are refused earlier. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

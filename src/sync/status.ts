@@ -1,0 +1,131 @@
+// `status`: per account and stream, the last run and its outcome, rows, cursor, how far
+// behind the warehouse is, the history quota used this hour, and the warnings that need a
+// person (account stopped by error 2 or 4, replies about to pass SMSC's 7-day horizon).
+import { type Kysely, sql } from 'kysely';
+import type { Config } from '../config.ts';
+import type { Clock } from '../sandbox/clock.ts';
+import { QuotaLedger } from '../smsc/quota-ledger.ts';
+import { INBOUND_HORIZON_WARNING_MS } from '../streams/inbound/stream.ts';
+import { STREAM_NAMES } from '../streams/index.ts';
+import type { Warehouse } from '../warehouse/schema.ts';
+
+export interface StreamStatus {
+  readonly stream: string;
+  readonly lastRun: {
+    readonly startedAt: string;
+    readonly finishedAt: string | null;
+    readonly outcome: string;
+    readonly inserted: number;
+    readonly updated: number;
+    readonly rejected: number;
+    readonly requests: number;
+    readonly error: string | null;
+  } | null;
+  readonly lastSuccessAt: string | null;
+  /** Seconds since the last run that read to the end. */
+  readonly lagSeconds: number | null;
+  readonly cursor: unknown;
+  readonly warnings: readonly string[];
+}
+
+export interface AccountStatus {
+  readonly account: string;
+  readonly stopped: { readonly errorCode: number; readonly reason: string; readonly since: string; readonly until: string | null } | null;
+  readonly historyRequestsThisHour: number;
+  readonly historyRequestsLeft: number;
+  readonly historyBudgetRefillsAt: string | null;
+  readonly streams: readonly StreamStatus[];
+}
+
+export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: Clock): Promise<AccountStatus[]> {
+  const now = clock.now();
+  const ledger = new QuotaLedger(db, clock);
+  const known = await db.selectFrom('smsc.sync_runs').select('account').distinct().execute();
+  const accounts = [...new Set([...config.accounts.map((a) => a.name), ...known.map((k) => k.account)])];
+  const out: AccountStatus[] = [];
+  for (const account of accounts) {
+    const hold = await db.selectFrom('smsc.account_holds').selectAll().where('account', '=', account).executeTakeFirst();
+    const holdActive = hold && (hold.error_code === 2 || (hold.held_until && new Date(hold.held_until).getTime() > now));
+    const budget = await ledger.historyBudget(account);
+    const streams: StreamStatus[] = [];
+    for (const stream of STREAM_NAMES) {
+      const last = await db
+        .selectFrom('smsc.sync_runs')
+        .selectAll()
+        .where('account', '=', account)
+        .where('stream', '=', stream)
+        .orderBy('started_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const success = await sql<{ at: Date | null }>`
+        SELECT max(finished_at) AS at FROM smsc.sync_runs WHERE account = ${account} AND stream = ${stream} AND outcome = 'succeeded'`.execute(db);
+      const state = await db.selectFrom('smsc.sync_state').select('cursor').where('account', '=', account).where('stream', '=', stream).executeTakeFirst();
+      const lastSuccess = success.rows[0]?.at ? new Date(success.rows[0].at) : null;
+      const warnings: string[] = [];
+      if (stream === 'inbound' && lastSuccess && now - lastSuccess.getTime() > INBOUND_HORIZON_WARNING_MS) {
+        warnings.push('replies are about to be lost: the last successful inbound sync is more than 6 days old and SMSC keeps replies 7 days');
+      }
+      if (last?.outcome === 'failed') warnings.push(`last run failed: ${last.error ?? 'unknown error'}`);
+      streams.push({
+        stream,
+        lastRun: last
+          ? {
+              startedAt: new Date(last.started_at).toISOString(),
+              finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null,
+              outcome: last.outcome,
+              inserted: last.rows_inserted,
+              updated: last.rows_updated,
+              rejected: last.rows_rejected,
+              requests: last.requests,
+              error: last.error,
+            }
+          : null,
+        lastSuccessAt: lastSuccess?.toISOString() ?? null,
+        lagSeconds: lastSuccess ? Math.round((now - lastSuccess.getTime()) / 1000) : null,
+        cursor: state?.cursor ?? null,
+        warnings,
+      });
+    }
+    out.push({
+      account,
+      stopped: holdActive
+        ? { errorCode: hold.error_code, reason: hold.reason, since: new Date(hold.held_at).toISOString(), until: hold.held_until ? new Date(hold.held_until).toISOString() : null }
+        : null,
+      historyRequestsThisHour: ledger.policy.historyPerHour - budget.remaining,
+      historyRequestsLeft: budget.remaining,
+      historyBudgetRefillsAt: budget.refillsAt?.toISOString() ?? null,
+      streams,
+    });
+  }
+  return out;
+}
+
+/** The report for a person at a terminal. */
+export function formatStatus(report: readonly AccountStatus[]): string {
+  const lines: string[] = [];
+  for (const a of report) {
+    lines.push(`account ${a.account}`);
+    if (a.stopped) {
+      lines.push(`  STOPPED by SMSC error ${a.stopped.errorCode} since ${a.stopped.since}${a.stopped.until ? ` until ${a.stopped.until}` : ' until its credentials change'}: ${a.stopped.reason}`);
+    }
+    lines.push(`  history quota: ${a.historyRequestsThisHour} of 30 requests used this hour${a.historyBudgetRefillsAt ? `, next refill ${a.historyBudgetRefillsAt}` : ''}`);
+    for (const s of a.streams) {
+      const r = s.lastRun;
+      lines.push(
+        r
+          ? `  ${s.stream.padEnd(9)} last run ${r.startedAt} ${r.outcome}: +${r.inserted} new, ${r.updated} updated, ${r.rejected} rejected, ${r.requests} requests; ` +
+              `last success ${s.lastSuccessAt ?? 'never'}${s.lagSeconds !== null ? ` (${formatAge(s.lagSeconds)} ago)` : ''}`
+          : `  ${s.stream.padEnd(9)} never run`,
+      );
+      for (const w of s.warnings) lines.push(`    WARNING: ${w}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function formatAge(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} days`;
+}

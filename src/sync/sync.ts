@@ -1,0 +1,64 @@
+// `sync`: one pass of the chosen streams for every configured account. Accounts run side by
+// side and never stop each other (a bad password stops its own account only); the streams
+// of one account run one after another on one client and one quota budget.
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { type Clock, systemClock } from '../sandbox/clock.ts';
+import { SmscClient, type SmscClientOptions } from '../smsc/client.ts';
+import { QuotaLedger, type QuotaPolicy } from '../smsc/quota-ledger.ts';
+import { streamByName } from '../streams/index.ts';
+import type { Warehouse as Db } from '../warehouse/database.ts';
+import type { Warehouse } from '../warehouse/schema.ts';
+import { type RunSummary, runStream } from './run-stream.ts';
+
+export interface SyncOptions {
+  readonly config: Config;
+  readonly warehouse: Db<Warehouse>;
+  readonly logger: Logger;
+  /** Stream names. */
+  readonly streams: readonly string[];
+  /** First run: history from this day on. */
+  readonly since?: Date | undefined;
+  readonly clock?: Clock;
+  readonly signal?: AbortSignal;
+  /** Overrides for tests (timeouts, back-off). */
+  readonly client?: Partial<Omit<SmscClientOptions, 'account' | 'ledger' | 'logger' | 'clock'>>;
+  readonly quota?: Partial<QuotaPolicy>;
+}
+
+/** Runs the streams for every account; one summary per (account, stream). */
+export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
+  const clock = options.clock ?? systemClock;
+  const streams = options.streams.map((name) => {
+    const stream = streamByName(name);
+    if (!stream) throw new Error(`unknown stream '${name}'`);
+    return stream;
+  });
+  const ledger = new QuotaLedger(options.warehouse.db, clock, options.quota);
+  const perAccount = await Promise.all(
+    options.config.accounts.map(async (account) => {
+      const api = new SmscClient({ ...options.client, account, ledger, logger: options.logger, clock });
+      const summaries: RunSummary[] = [];
+      try {
+        for (const stream of streams) {
+          if (options.signal?.aborted) break;
+          summaries.push(
+            await runStream({ warehouse: options.warehouse, api, account, clock, logger: options.logger }, stream, {
+              since: options.since,
+              statusWindowHours: options.config.statusWindowHours,
+            }, options.signal),
+          );
+        }
+      } finally {
+        await api.close();
+      }
+      return summaries;
+    }),
+  );
+  return perAccount.flat();
+}
+
+/** A pass succeeded when no run failed (a run the quota deferred resumes next time). */
+export function syncSucceeded(summaries: readonly RunSummary[]): boolean {
+  return summaries.every((s) => s.outcome !== 'failed');
+}

@@ -1,0 +1,130 @@
+// Types of the warehouse tables for Kysely (schema `smsc`), as the migrations create them.
+// int8 and numeric come back as strings (exact); timestamptz as Date.
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Int8 = ColumnType<string, string | bigint | number, string | bigint | number>;
+type Numeric = ColumnType<string, string | number, string | number>;
+type Json = ColumnType<unknown, string, string>;
+
+export interface OutboundMessagesTable {
+  account: string;
+  int_id: Int8;
+  message_id: Int8 | null;
+  channel: 'sms' | 'email';
+  phone: string;
+  status: number;
+  status_name: string | null;
+  is_final: boolean;
+  err: number | null;
+  sent_at: Timestamp;
+  status_changed_at: Timestamp | null;
+  mccmnc: string | null;
+  mcc: string | null;
+  mnc: string | null;
+  country: string | null;
+  operator: string | null;
+  region: string | null;
+  cost: Numeric;
+  sender_id: string | null;
+  message: string;
+  type: number | null;
+  sms_cnt: number | null;
+  format: number;
+  crc: Int8 | null;
+  raw: Json;
+  first_seen_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OutboundStatusChangesTable {
+  account: string;
+  int_id: Int8;
+  status: number;
+  changed_at: Timestamp;
+  seen_at: Timestamp;
+  err: number | null;
+  cost: Numeric;
+  reason: 'first_seen' | 'status' | 'cost';
+}
+
+export interface InboundMessagesTable {
+  account: string;
+  id: Int8;
+  phone: string;
+  to_phone: string | null;
+  message: string;
+  received_at: Timestamp;
+  sent_at: Timestamp | null;
+  raw: Json;
+  first_seen_at: Timestamp;
+}
+
+export interface SyncStateTable {
+  account: string;
+  stream: string;
+  cursor: Json;
+  updated_at: Timestamp;
+}
+
+export type RunOutcome = 'running' | 'succeeded' | 'deferred' | 'failed' | 'skipped';
+
+export interface SyncRunsTable {
+  run_id: string;
+  account: string;
+  stream: string;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+  outcome: RunOutcome;
+  rows_inserted: ColumnType<number, number | undefined, number>;
+  rows_updated: ColumnType<number, number | undefined, number>;
+  rows_rejected: ColumnType<number, number | undefined, number>;
+  pages: ColumnType<number, number | undefined, number>;
+  requests: ColumnType<number, number | undefined, number>;
+  error: string | null;
+}
+
+export interface RejectedRowsTable {
+  id: Generated<Int8>;
+  account: string;
+  stream: string;
+  run_id: string | null;
+  raw: string;
+  reason: string;
+  rejected_at: Timestamp;
+}
+
+export interface ApiRequestsTable {
+  id: Generated<Int8>;
+  account: string;
+  endpoint: string;
+  fingerprint: string;
+  sent_at: Timestamp;
+  finished_at: Timestamp | null;
+  outcome: 'pending' | 'ok' | 'error' | 'failed';
+  error_code: number | null;
+  http_status: number | null;
+  attempt: ColumnType<number, number | undefined, number>;
+  process: string;
+  run_id: string | null;
+}
+
+export interface AccountHoldsTable {
+  account: string;
+  error_code: number;
+  reason: string;
+  held_at: Timestamp;
+  held_until: Timestamp | null;
+  credentials_hash: string;
+}
+
+export interface Warehouse {
+  'smsc.outbound_messages': OutboundMessagesTable;
+  'smsc.outbound_status_changes': OutboundStatusChangesTable;
+  'smsc.inbound_messages': InboundMessagesTable;
+  'smsc.sync_state': SyncStateTable;
+  'smsc.sync_runs': SyncRunsTable;
+  'smsc.rejected_rows': RejectedRowsTable;
+  'smsc.api_requests': ApiRequestsTable;
+  'smsc.account_holds': AccountHoldsTable;
+}
