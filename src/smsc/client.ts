@@ -132,7 +132,19 @@ export class SmscClient {
     for (const [k, v] of Object.entries(params)) if (v !== undefined) form.push([k, String(v)]);
     form.push(['fmt', '3'], ['charset', 'utf-8']);
     const fingerprint = requestFingerprint(route.script, form);
-    return pRetry((attempt) => this.#attempt(endpoint, route.script, form, fingerprint, attempt, runId), {
+    let lastTransportError: TransportError | undefined;
+    const attempt = async (n: number) => {
+      try {
+        return await this.#attempt(endpoint, route.script, form, fingerprint, n, runId);
+      } catch (error) {
+        // Retries of a failing connection can use up the identical-request budget; the
+        // failure to report is then the network's, not the quota's.
+        if (error instanceof QuotaDeferredError && lastTransportError) throw lastTransportError;
+        if (error instanceof TransportError) lastTransportError = error;
+        throw error;
+      }
+    };
+    return pRetry(attempt, {
       retries: this.#options.retries,
       factor: 2,
       minTimeout: this.#options.minBackoffMs,
