@@ -14,7 +14,9 @@ export type FaultKind =
   /** An error reply `{"error":…,"error_code":code}` (9 by default: an error-9 burst). */
   | 'error'
   /** The connection is dropped without an answer. */
-  | 'reset';
+  | 'reset'
+  /** fmt=3 list answers: fields of every `every`-th row are replaced by `patch` (bad input). */
+  | 'corruptRows';
 
 export interface FaultSpec {
   readonly kind: FaultKind;
@@ -28,6 +30,10 @@ export interface FaultSpec {
   readonly delayMs?: number;
   /** For 'error' and 'plainError'. (Default: 9) */
   readonly code?: number;
+  /** For 'corruptRows': the fields to overwrite; undefined deletes a field. */
+  readonly patch?: Readonly<Record<string, unknown>>;
+  /** For 'corruptRows': which rows, counting from the first. (Default: 10) */
+  readonly every?: number;
 }
 
 interface ActiveFault {

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { requestFingerprint } from '../smsc/endpoints.ts';
+import { parseExactJson } from '../smsc/json.ts';
 import { SandboxClock } from './clock.ts';
 import { endpointOf, type EndpointName, handle } from './endpoints.ts';
 import { FaultInjector, type FaultSpec } from './faults.ts';
@@ -180,6 +181,10 @@ async function serve(state: State, req: IncomingMessage, res: ServerResponse): P
     if (res.destroyed) return;
     return send(answer);
   }
+  if (fault?.kind === 'corruptRows') {
+    record('fault corruptRows', login);
+    return send(fmt === 3 ? corruptRows(answer, fault) : answer);
+  }
   if (fault?.kind === 'truncate') {
     record('fault truncate', login);
     const bytes = encodeBody(answer.body, charset);
@@ -206,6 +211,21 @@ function applyEarlyFault(fault: FaultSpec, fmt: number, res: ServerResponse, sen
     default:
       return send(renderError(fault.code ?? 9, 'duplicate request, wait a minute', fmt));
   }
+}
+
+/** Overwrites fields of every n-th row of a JSON list answer, keeping 64-bit numbers exact. */
+function corruptRows(answer: Rendered, fault: FaultSpec): Rendered {
+  const rows = parseExactJson(answer.body);
+  if (!Array.isArray(rows)) return answer;
+  const every = fault.every ?? 10;
+  rows.forEach((row: Record<string, unknown>, i) => {
+    if (i % every !== 0) return;
+    for (const [k, v] of Object.entries(fault.patch ?? {})) {
+      if (v === undefined) delete row[k];
+      else row[k] = v;
+    }
+  });
+  return { ...answer, body: JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? JSON.rawJSON(v.toString()) : v)) };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

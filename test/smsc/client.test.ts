@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { SandboxClock } from '../../src/sandbox/clock.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import { SmscClient } from '../../src/smsc/client.ts';
-import { AccountStoppedError, QuotaDeferredError, SmscError } from '../../src/smsc/errors.ts';
+import { AccountStoppedError, QuotaDeferredError, SmscError, TransportError } from '../../src/smsc/errors.ts';
 import { QuotaLedger } from '../../src/smsc/quota-ledger.ts';
 import { openWarehouse, type Warehouse } from '../../src/warehouse/database.ts';
 import type { TestDatabase } from '../helpers/database.ts';
@@ -250,6 +250,15 @@ describe('SmscClient', () => {
       .execute();
     await client().getPrice();
     expect((await ledgerRows()).map((r) => new Date(r.sent_at).getTime())).toEqual([T0 - 6 * 24 * 3_600_000, T0]);
+  });
+
+  it('reports an unreachable SMSC as a network failure, not as a spent quota', async () => {
+    const c = client({ account: account({ baseUrl: 'http://127.0.0.1:9' }), retries: 6 });
+    const error = await c.getPrice().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toMatch(/cannot connect to SMSC.*ECONNREFUSED/);
+    // It stopped at the identical-request budget: three attempts in the frozen minute.
+    expect((await ledgerRows()).map((r) => r.outcome)).toEqual(['failed', 'failed', 'failed']);
   });
 
   it('falls over to a backup host when the main one cannot be connected to', async () => {
