@@ -8,6 +8,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Admin URL of the server on which each test file creates its own database; null: PGlite. */
     databaseUrl: string | null;
+    /** The 'pglite' project: embedded PGlite whatever server there is. */
+    forcePglite?: boolean;
   }
 }
 

@@ -1,7 +1,7 @@
 // The harness itself: every file gets a real, empty database of its own.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createTestDatabase, type TestDatabase, testServerUrl } from './helpers/database.ts';
 
 describe('test database harness', () => {
   let a: TestDatabase;
@@ -27,8 +27,9 @@ describe('test database harness', () => {
     expect(version.rows[0]!.v).toMatch(/^PostgreSQL \d+/);
   });
 
-  it('uses the server from TEST_DATABASE_URL when it is set', () => {
+  it('uses the server from TEST_DATABASE_URL when it is set, and PGlite in the pglite project', () => {
     if (process.env.TEST_DATABASE_URL) expect(inject('databaseUrl')).toBe(process.env.TEST_DATABASE_URL);
-    expect(a.warehouse.kind).toBe(inject('databaseUrl') ? 'postgres' : 'pglite');
+    expect(a.warehouse.kind).toBe(testServerUrl() ? 'postgres' : 'pglite');
+    if (inject('forcePglite')) expect(a.warehouse.kind).toBe('pglite');
   });
 });

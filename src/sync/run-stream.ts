@@ -1,7 +1,7 @@
 // One run of one stream for one account: under the (account, stream) lock, recorded in
 // sync_runs from start to outcome, with the requests it sent counted from the ledger.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AccountConfig } from '../config.ts';
 import { type Logger, scrubText } from '../logger.ts';
 import type { Clock } from '../sandbox/clock.ts';
@@ -35,6 +35,21 @@ export interface RunStreamDeps {
   readonly logger: Logger;
 }
 
+/**
+ * Runs left 'running' by a process that died: whoever holds the lock knows no other run of
+ * the stream is alive, so they are marked failed (their committed pages stay committed).
+ */
+async function closeInterruptedRuns(db: Kysely<Warehouse>, account: string, stream: string, runId: string, clock: Clock): Promise<void> {
+  await db
+    .updateTable('smsc.sync_runs')
+    .set({ outcome: 'failed', error: 'interrupted: the process ended during the run', finished_at: new Date(clock.now()) })
+    .where('account', '=', account)
+    .where('stream', '=', stream)
+    .where('outcome', '=', 'running')
+    .where('run_id', '!=', runId)
+    .execute();
+}
+
 export async function runStream(deps: RunStreamDeps, stream: Stream, options: StreamOptions, signal?: AbortSignal): Promise<RunSummary> {
   const { db } = deps.warehouse;
   const runId = randomUUID();
@@ -50,9 +65,10 @@ export async function runStream(deps: RunStreamDeps, stream: Stream, options: St
   const base = { runId, account: deps.account.name, stream: stream.name };
   let summary: Omit<RunSummary, 'requests' | 'ms'>;
   try {
-    const locked = await withRunLock(deps.warehouse, `${deps.account.name}\n${stream.name}`, () =>
-      stream.run({ db, api: deps.api, account: deps.account, clock: deps.clock, log, runId, options, signal, totals }),
-    );
+    const locked = await withRunLock(deps.warehouse, `${deps.account.name}\n${stream.name}`, async () => {
+      await closeInterruptedRuns(db, deps.account.name, stream.name, runId, deps.clock);
+      return stream.run({ db, api: deps.api, account: deps.account, clock: deps.clock, log, runId, options, signal, totals });
+    });
     if (!locked.acquired) log.info('another process is running this stream; skipped');
     const result = locked.acquired ? locked.value : {};
     const outcome = !locked.acquired ? 'skipped' : result.deferredUntil ? 'deferred' : 'succeeded';

@@ -14,8 +14,13 @@ export interface TestDatabase<DB = any> {
   drop(): Promise<void>;
 }
 
+/** The PostgreSQL server this test file runs on; null when it runs on embedded PGlite. */
+export function testServerUrl(): string | null {
+  return inject('forcePglite') ? null : inject('databaseUrl');
+}
+
 export async function createTestDatabase<DB = any>(label: string): Promise<TestDatabase<DB>> {
-  const adminUrl = inject('databaseUrl');
+  const adminUrl = testServerUrl();
   const name = `smsc_t_${label.replace(/\W/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`.toLowerCase();
   if (!adminUrl) {
     const warehouse = await openWarehouse<DB>({});
