@@ -1,0 +1,82 @@
+// `smsc-sync sync` and `status` as a user runs them: child processes on the embedded
+// warehouse (a PGlite folder), exit codes, and what `status --json` reports.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SandboxClock } from '../src/sandbox/clock.ts';
+import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
+
+const BIN = new URL('../bin/smsc-sync.js', import.meta.url).pathname;
+let sandbox: Sandbox;
+let dataDir: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), world: { historyDays: 10, futureDays: 0, messagesPerDay: 200 } });
+  dataDir = mkdtempSync(join(tmpdir(), 'smsc-cli-'));
+});
+afterAll(async () => {
+  await sandbox.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, SMSC_DATA_DIR: dataDir, SMSC_BASE_URL: sandbox.url, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += String(d)));
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const [code] = await once(child, 'exit');
+  return { code: code as number, stdout, stderr };
+}
+
+describe('smsc-sync sync and status', () => {
+  it('syncs into the embedded warehouse, exits 0, and status reports the runs', async () => {
+    const sync = await cli(['sync'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' });
+    expect(sync.code).toBe(0);
+    const lines = sync.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.msg === 'stream synced').map((l) => [l.stream, l.outcome])).toEqual([
+      ['outbound', 'succeeded'],
+      ['inbound', 'succeeded'],
+    ]);
+    const status = await cli(['status', '--json'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' });
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout);
+    const outboundRequests = report[0].streams[0].lastRun.requests;
+    expect(outboundRequests).toBeGreaterThan(1);
+    expect(report[0]).toMatchObject({ account: 'demo', stopped: null, historyRequestsThisHour: outboundRequests, historyRequestsLeft: 30 - outboundRequests });
+    expect(sandbox.requests.filter((r) => r.endpoint === 'get_messages')).toHaveLength(outboundRequests);
+    expect(report[0].streams.map((s: any) => [s.stream, s.lastRun.outcome, s.lastRun.inserted > 0])).toEqual([
+      ['outbound', 'succeeded', true],
+      ['inbound', 'succeeded', true],
+    ]);
+    const text = await cli(['status'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' });
+    expect(text.stdout).toMatch(/outbound +last run .* succeeded: \+\d+ new/);
+  });
+
+  it('exits 1 on a wrong password, shows the stopped account, and never sends it again', async () => {
+    const first = await cli(['sync'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'wrong-password' });
+    expect(first.code).toBe(1);
+    expect(first.stdout).not.toContain('wrong-password');
+    const sent = sandbox.requests.length;
+    const second = await cli(['sync'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'wrong-password' });
+    expect(second.code).toBe(1);
+    expect(sandbox.requests.length).toBe(sent);
+    const status = JSON.parse((await cli(['status', '--json'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'wrong-password' })).stdout);
+    expect(status[0].stopped).toMatchObject({ errorCode: 2, until: null });
+    expect(status[0].streams[0].warnings[0]).toMatch(/error 2/);
+    expect(sandbox.requests.filter((r) => r.outcome === 'error 2')).toHaveLength(1);
+  });
+
+  it('exits 2 naming each bad variable', async () => {
+    const bad = await cli(['sync'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo', SMSC_TIMEZONE: 'Mars/Olympus', SMSC_STATUS_WINDOW_HOURS: '-1' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("SMSC_TIMEZONE: 'Mars/Olympus' is not an IANA time zone");
+    expect(bad.stderr).toContain("SMSC_STATUS_WINDOW_HOURS: expected a positive number, got '-1'");
+  });
+});
