@@ -1,6 +1,6 @@
 // Writing normalized rows: batched idempotent upserts (a re-run changes nothing, updated_at
 // moves only on a real change), the status/cost history, rejected rows and cursors.
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Warehouse } from '../warehouse/schema.ts';
 import type { InboundRow } from './inbound/normalize.ts';
 import type { OutboundRow } from './outbound/normalize.ts';
@@ -17,34 +17,41 @@ function lastByKey<T>(rows: readonly T[], key: (row: T) => string): T[] {
   return [...new Map(rows.map((r) => [key(r), r])).values()];
 }
 
+/** Columns of a normalized history row, in the order of the merge's input relation. */
+export const OUTBOUND_COLUMNS = [
+  'int_id', 'message_id', 'channel', 'phone', 'status', 'status_name', 'is_final', 'err', 'sent_at', 'status_changed_at',
+  'mccmnc', 'mcc', 'mnc', 'country', 'operator', 'region', 'cost', 'sender_id', 'message', 'type', 'sms_cnt', 'format',
+  'crc', 'raw',
+] as const satisfies readonly (keyof OutboundRow)[];
+
+/** PostgreSQL types of OUTBOUND_COLUMNS. */
+export const OUTBOUND_TYPES: Readonly<Record<(typeof OUTBOUND_COLUMNS)[number], string>> = {
+  int_id: 'bigint', message_id: 'bigint', channel: 'text', phone: 'text', status: 'int', status_name: 'text',
+  is_final: 'boolean', err: 'int', sent_at: 'timestamptz', status_changed_at: 'timestamptz', mccmnc: 'text', mcc: 'text',
+  mnc: 'text', country: 'text', operator: 'text', region: 'text', cost: 'numeric', sender_id: 'text', message: 'text',
+  type: 'int', sms_cnt: 'int', format: 'int', crc: 'bigint', raw: 'jsonb',
+};
+
+/** The rows as a relation with OUTBOUND_COLUMNS: one array parameter per column. */
+export function outboundUnnest(rows: readonly OutboundRow[]): RawBuilder<unknown> {
+  const arrays = OUTBOUND_COLUMNS.map((c) => sql`${rows.map((r) => r[c])}::${sql.raw(OUTBOUND_TYPES[c])}[]`);
+  return sql`SELECT * FROM unnest(${sql.join(arrays)}) AS i(${sql.raw(OUTBOUND_COLUMNS.join(', '))})`;
+}
+
 /**
- * Upserts history rows of one account and appends to outbound_status_changes every new
- * message, status change and cost change, in one statement.
+ * Merges a relation of history rows (OUTBOUND_COLUMNS, one row per int_id) into
+ * outbound_messages and appends to outbound_status_changes every new message, status change
+ * and cost change, in one statement. Returns how many rows were inserted and updated.
  */
-export async function upsertOutbound(db: Db, account: string, rows: readonly OutboundRow[], seenAt: Date): Promise<UpsertCounts> {
-  const batch = lastByKey(rows, (r) => r.int_id);
-  if (batch.length === 0) return { inserted: 0, updated: 0 };
-  const col = <K extends keyof OutboundRow>(k: K) => batch.map((r) => r[k]);
-  const result = await sql<{ inserted: number; updated: number }>`
-    WITH input AS (
-      SELECT * FROM unnest(
-        ${col('int_id')}::bigint[], ${col('message_id')}::bigint[], ${col('channel')}::text[], ${col('phone')}::text[],
-        ${col('status')}::int[], ${col('status_name')}::text[], ${col('is_final')}::boolean[], ${col('err')}::int[],
-        ${col('sent_at')}::timestamptz[], ${col('status_changed_at')}::timestamptz[], ${col('mccmnc')}::text[],
-        ${col('mcc')}::text[], ${col('mnc')}::text[], ${col('country')}::text[], ${col('operator')}::text[],
-        ${col('region')}::text[], ${col('cost')}::numeric[], ${col('sender_id')}::text[], ${col('message')}::text[],
-        ${col('type')}::int[], ${col('sms_cnt')}::int[], ${col('format')}::int[], ${col('crc')}::bigint[], ${col('raw')}::jsonb[]
-      ) AS i(int_id, message_id, channel, phone, status, status_name, is_final, err, sent_at, status_changed_at, mccmnc,
-             mcc, mnc, country, operator, region, cost, sender_id, message, type, sms_cnt, format, crc, raw)
-    ),
+export function mergeOutbound(account: string, input: RawBuilder<unknown>, seenAt: Date): RawBuilder<UpsertCounts> {
+  return sql<UpsertCounts>`
+    WITH input AS (${input}),
     old AS (
       SELECT o.int_id, o.status, o.cost FROM smsc.outbound_messages o
       WHERE o.account = ${account} AND o.int_id IN (SELECT int_id FROM input)
     ),
     up AS (
-      INSERT INTO smsc.outbound_messages AS t (account, int_id, message_id, channel, phone, status, status_name, is_final, err,
-        sent_at, status_changed_at, mccmnc, mcc, mnc, country, operator, region, cost, sender_id, message, type, sms_cnt,
-        format, crc, raw, first_seen_at, updated_at)
+      INSERT INTO smsc.outbound_messages AS t (account, ${sql.raw(OUTBOUND_COLUMNS.join(', '))}, first_seen_at, updated_at)
       SELECT ${account}, i.*, ${seenAt}::timestamptz, ${seenAt}::timestamptz FROM input i
       ON CONFLICT (account, int_id) DO UPDATE SET
         message_id = EXCLUDED.message_id, channel = EXCLUDED.channel, phone = EXCLUDED.phone, status = EXCLUDED.status,
@@ -75,7 +82,14 @@ export async function upsertOutbound(db: Db, account: string, rows: readonly Out
       ON CONFLICT DO NOTHING
     )
     SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM up
-  `.execute(db);
+  `;
+}
+
+/** Upserts history rows of one account (see mergeOutbound). */
+export async function upsertOutbound(db: Db, account: string, rows: readonly OutboundRow[], seenAt: Date): Promise<UpsertCounts> {
+  const batch = lastByKey(rows, (r) => r.int_id);
+  if (batch.length === 0) return { inserted: 0, updated: 0 };
+  const result = await mergeOutbound(account, outboundUnnest(batch), seenAt).execute(db);
   return result.rows[0]!;
 }
 
