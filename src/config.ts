@@ -16,7 +16,11 @@ export interface AccountConfig {
   readonly baseUrl: string;
   /** IANA zone of the account's `DD.MM.YYYY hh:mm:ss` dates. (Default: Europe/Moscow) */
   readonly timezone: string;
+  /** Short links whose clicks are snapshotted daily: by id or by the original link. (Default: none) */
+  readonly shortLinks?: readonly ShortLinkRef[];
 }
+
+export type ShortLinkRef = { readonly id: number } | { readonly link: string };
 
 export interface Config {
   readonly accounts: readonly AccountConfig[];
@@ -27,6 +31,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Hours of history re-read for status changes. (Default: 72) */
   readonly statusWindowHours: number;
+  /** Also read statistics of the electronic balance (balance2=1). (Default: false) */
+  readonly statsElectronic: boolean;
+  /** Days after which a number's operator is looked up again (numbers get ported). (Default: 30) */
+  readonly operatorTtlDays: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -63,6 +71,7 @@ const accountEntry = z.strictObject({
   apikey: z.string().min(1).optional(),
   baseUrl: z.string().optional(),
   timezone: z.string().optional(),
+  shortLinks: z.array(z.union([z.number().int().positive(), z.string().min(3)])).optional(),
 });
 
 /**
@@ -81,6 +90,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
 
   const statusWindowHours = positiveNumber('SMSC_STATUS_WINDOW_HOURS', vars.SMSC_STATUS_WINDOW_HOURS, 72, problems);
+  const operatorTtlDays = positiveNumber('SMSC_OPERATOR_TTL_DAYS', vars.SMSC_OPERATOR_TTL_DAYS, 30, problems);
+  const statsElectronic = flag('SMSC_STATS_ELECTRONIC', vars.SMSC_STATS_ELECTRONIC, problems);
+  const shortLinks = vars.SMSC_SHORT_LINKS ? parseShortLinks('SMSC_SHORT_LINKS', vars.SMSC_SHORT_LINKS, problems) : undefined;
 
   const databaseUrl = vars.DATABASE_URL || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -90,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const defaults = {
     baseUrl: checkBaseUrl('SMSC_BASE_URL', vars.SMSC_BASE_URL ?? DEFAULT_BASE_URL, problems),
     timezone: checkTimezone('SMSC_TIMEZONE', vars.SMSC_TIMEZONE ?? DEFAULT_TIMEZONE, problems),
+    ...(shortLinks ? { shortLinks } : {}),
   };
   const accounts = vars.SMSC_ACCOUNTS
     ? accountsFromJson(vars, defaults, problems)
@@ -106,7 +119,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     dataDir: resolve(options.cwd ?? process.cwd(), vars.SMSC_DATA_DIR || '.smsc-sync'),
     logLevel: logLevel as LogLevel,
     statusWindowHours,
+    statsElectronic,
+    operatorTtlDays,
   });
+}
+
+function flag(name: string, value: string | undefined, problems: string[]): boolean {
+  if (value === undefined || value === '') return false;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  problems.push(`${name}: expected true or false, got '${value}'`);
+  return false;
+}
+
+/** `145142,https://mysite.ru/sale`: digits are short-link ids, anything else an original link. */
+function parseShortLinks(name: string, value: string, problems: string[]): ShortLinkRef[] {
+  const refs: ShortLinkRef[] = [];
+  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (/^\d{1,18}$/.test(item)) refs.push({ id: Number(item) });
+    else if (/^[^\s]+\.[^\s]+$/.test(item)) refs.push({ link: item });
+    else problems.push(`${name}: '${item}' is neither a short-link id nor a link`);
+  }
+  return refs;
 }
 
 function positiveNumber(name: string, value: string | undefined, fallback: number, problems: string[]): number {
@@ -143,9 +177,15 @@ function withFileSecrets(vars: Record<string, string | undefined>, problems: str
   return out;
 }
 
+interface AccountDefaults {
+  readonly baseUrl: string;
+  readonly timezone: string;
+  readonly shortLinks?: readonly ShortLinkRef[];
+}
+
 function singleAccount(
   vars: Record<string, string | undefined>,
-  defaults: { baseUrl: string; timezone: string },
+  defaults: AccountDefaults,
   problems: string[],
 ): AccountConfig[] {
   const { SMSC_LOGIN: login, SMSC_PASSWORD: password, SMSC_APIKEY: apikey } = vars;
@@ -163,7 +203,7 @@ function singleAccount(
 
 function accountsFromJson(
   vars: Record<string, string | undefined>,
-  defaults: { baseUrl: string; timezone: string },
+  defaults: AccountDefaults,
   problems: string[],
 ): AccountConfig[] {
   if (vars.SMSC_LOGIN || vars.SMSC_PASSWORD || vars.SMSC_APIKEY) {
@@ -198,6 +238,11 @@ function accountsFromJson(
       apikey: entry.apikey,
       baseUrl: entry.baseUrl === undefined ? defaults.baseUrl : checkBaseUrl(`${at}.baseUrl`, entry.baseUrl, problems),
       timezone: entry.timezone === undefined ? defaults.timezone : checkTimezone(`${at}.timezone`, entry.timezone, problems),
+      ...(entry.shortLinks
+        ? { shortLinks: entry.shortLinks.map((l) => (typeof l === 'number' ? { id: l } : { link: l })) }
+        : defaults.shortLinks
+          ? { shortLinks: defaults.shortLinks }
+          : {}),
     };
   });
 }

@@ -1,9 +1,14 @@
 // The streams smsc-sync knows, by name (the names `sync --streams` takes).
 import { inboundStream } from './inbound/stream.ts';
+import { operatorsStream } from './operators/stream.ts';
 import { outboundStream } from './outbound/stream.ts';
+import { shortLinksStream } from './short-links/stream.ts';
+import { statsStream } from './stats/stream.ts';
 import type { Stream } from './stream.ts';
+import { tariffsStream } from './tariffs/stream.ts';
 
-export const STREAMS: readonly Stream[] = [outboundStream, inboundStream];
+/** In the order a full pass runs them: operators after the streams that bring new numbers. */
+export const STREAMS: readonly Stream[] = [outboundStream, inboundStream, statsStream, tariffsStream, operatorsStream, shortLinksStream];
 
 export const STREAM_NAMES = STREAMS.map((s) => s.name);
 

@@ -15,6 +15,12 @@ export interface StreamOptions {
   readonly since?: Date | undefined;
   /** Hours of history re-read for status changes. (Default: 72) */
   readonly statusWindowHours: number;
+  /** Also read statistics of the electronic balance. (Default: false) */
+  readonly statsElectronic?: boolean;
+  /** Days after which a number's operator is looked up again. (Default: 30) */
+  readonly operatorTtlDays?: number;
+  /** Numbers per get_operator request. (Default: 50) */
+  readonly operatorBatch?: number;
 }
 
 export interface StreamContext {

@@ -7,6 +7,7 @@ import { type Clock, systemClock } from '../sandbox/clock.ts';
 import { SmscClient, type SmscClientOptions } from '../smsc/client.ts';
 import { QuotaLedger, type QuotaPolicy } from '../smsc/quota-ledger.ts';
 import { streamByName } from '../streams/index.ts';
+import type { StreamOptions } from '../streams/stream.ts';
 import type { Warehouse as Db } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
 import { type RunSummary, runStream } from './run-stream.ts';
@@ -24,6 +25,8 @@ export interface SyncOptions {
   /** Overrides for tests (timeouts, back-off). */
   readonly client?: Partial<Omit<SmscClientOptions, 'account' | 'ledger' | 'logger' | 'clock'>>;
   readonly quota?: Partial<QuotaPolicy>;
+  /** Stream options beyond the configuration (tests). */
+  readonly streamOptions?: Partial<StreamOptions>;
 }
 
 /** Runs the streams for every account; one summary per (account, stream). */
@@ -46,6 +49,9 @@ export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
             await runStream({ warehouse: options.warehouse, api, account, clock, logger: options.logger }, stream, {
               since: options.since,
               statusWindowHours: options.config.statusWindowHours,
+              statsElectronic: options.config.statsElectronic,
+              operatorTtlDays: options.config.operatorTtlDays,
+              ...options.streamOptions,
             }, options.signal),
           );
         }

@@ -118,7 +118,86 @@ export interface AccountHoldsTable {
   credentials_hash: string;
 }
 
+export interface DailyStatsTable {
+  account: string;
+  login: string;
+  day: ColumnType<string, string, string>;
+  balance: 'main' | 'electronic';
+  messages: number;
+  credit: Numeric;
+  debit: Numeric;
+  currency: string;
+  raw: Json;
+  first_seen_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TariffZonesTable {
+  account: string;
+  zone: string;
+  name: string | null;
+  api: Numeric | null;
+  mass: Numeric | null;
+  mms: Numeric | null;
+  hlr: Numeric | null;
+  call: Numeric | null;
+  valid_from: Timestamp;
+  valid_to: Timestamp | null;
+  raw: Json;
+}
+
+export interface TariffOperatorPricesTable {
+  account: string;
+  mccmnc: string;
+  mcc: string | null;
+  mnc: string | null;
+  cost: Numeric;
+  valid_from: Timestamp;
+  valid_to: Timestamp | null;
+  raw: Json;
+}
+
+export interface TariffEmailPricesTable {
+  account: string;
+  price: Numeric;
+  valid_from: Timestamp;
+  valid_to: Timestamp | null;
+}
+
+export interface PhoneOperatorsTable {
+  phone: string;
+  found: boolean;
+  country: string | null;
+  operator: string | null;
+  region: string | null;
+  mcc: string | null;
+  mnc: string | null;
+  tz: number | null;
+  looked_up_at: Timestamp;
+  raw: Json;
+}
+
+export interface ShortLinkClicksTable {
+  account: string;
+  link_id: Int8;
+  day: ColumnType<string, string, string>;
+  link: string | null;
+  cnt: number;
+  cnt_day: number;
+  cnt_yes: number;
+  cnt_mon: number;
+  cnt_pmon: number;
+  raw: Json;
+  snapshot_at: Timestamp;
+}
+
 export interface Warehouse {
+  'smsc.daily_stats': DailyStatsTable;
+  'smsc.tariff_zones': TariffZonesTable;
+  'smsc.tariff_operator_prices': TariffOperatorPricesTable;
+  'smsc.tariff_email_prices': TariffEmailPricesTable;
+  'smsc.phone_operators': PhoneOperatorsTable;
+  'smsc.short_link_clicks': ShortLinkClicksTable;
   'smsc.outbound_messages': OutboundMessagesTable;
   'smsc.outbound_status_changes': OutboundStatusChangesTable;
   'smsc.inbound_messages': InboundMessagesTable;

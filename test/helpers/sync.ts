@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.ts';
 import { money } from '../../src/sandbox/endpoints.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import type { MessageView } from '../../src/sandbox/world.ts';
+import type { StreamOptions } from '../../src/streams/stream.ts';
 import type { RunSummary } from '../../src/sync/run-stream.ts';
 import { runSync } from '../../src/sync/sync.ts';
 import type { Warehouse as Db } from '../../src/warehouse/database.ts';
@@ -28,6 +29,8 @@ export function sandboxConfig(sandbox: Sandbox, overrides: Partial<Config> = {})
     dataDir: '',
     logLevel: 'debug',
     statusWindowHours: 72,
+    statsElectronic: false,
+    operatorTtlDays: 30,
     ...overrides,
   };
 }
@@ -35,7 +38,7 @@ export function sandboxConfig(sandbox: Sandbox, overrides: Partial<Config> = {})
 export function syncOnce(
   sandbox: Sandbox,
   warehouse: Db<Warehouse>,
-  options: { streams?: string[]; since?: Date; config?: Partial<Config> } = {},
+  options: { streams?: string[]; since?: Date; config?: Partial<Config>; streamOptions?: Partial<StreamOptions> } = {},
 ): Promise<RunSummary[]> {
   return runSync({
     config: sandboxConfig(sandbox, options.config),
@@ -45,6 +48,7 @@ export function syncOnce(
     since: options.since,
     clock: sandbox.clock,
     client: { timeoutMs: 5000, minBackoffMs: 5, maxBackoffMs: 20 },
+    ...(options.streamOptions ? { streamOptions: options.streamOptions } : {}),
   });
 }
 

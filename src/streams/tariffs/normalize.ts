@@ -1,0 +1,84 @@
+// The price list (get_price, fmt=3) to rows with history: zones, per-operator codes and the
+// e-mail price. Pure: no IO. An unreadable zone or code is refused on its own; the rest apply.
+import { decimal, exactJson, isPlainObject, optionalText, RowRejected, text } from '../values.ts';
+
+export interface ZoneRow {
+  readonly zone: string;
+  readonly name: string | null;
+  readonly api: string | null;
+  readonly mass: string | null;
+  readonly mms: string | null;
+  readonly hlr: string | null;
+  readonly call: string | null;
+  readonly raw: string;
+}
+
+export interface CodeRow {
+  readonly mccmnc: string;
+  readonly mcc: string;
+  readonly mnc: string;
+  readonly cost: string;
+  readonly raw: string;
+}
+
+export interface PriceSnapshot {
+  readonly zones: readonly ZoneRow[];
+  readonly codes: readonly CodeRow[];
+  readonly mail: string | null;
+  /** Keys of entries that could not be read: their current rows stay open. */
+  readonly unreadableZones: readonly string[];
+  readonly unreadableCodes: readonly string[];
+  readonly rejected: readonly { readonly raw: string; readonly reason: string }[];
+}
+
+const price = (v: unknown, field: string) => (v === undefined || v === null || v === '' ? null : decimal(v, field));
+
+export function normalizePrices(answer: unknown): PriceSnapshot {
+  if (!isPlainObject(answer)) throw new RowRejected(`get_price: expected an object, got ${typeof answer}`);
+  const rejected: { raw: string; reason: string }[] = [];
+  const zones: ZoneRow[] = [];
+  const codes: CodeRow[] = [];
+  const unreadableZones: string[] = [];
+  const unreadableCodes: string[] = [];
+  for (const z of Array.isArray(answer.zones) ? answer.zones : []) {
+    try {
+      if (!isPlainObject(z)) throw new RowRejected('zone: expected an object');
+      zones.push({
+        zone: text(z.zone, 'zone').trim(),
+        name: optionalText(z.name, 'name'),
+        api: price(z.api, 'api'),
+        mass: price(z.mass, 'mass'),
+        mms: price(z.mms, 'mms'),
+        hlr: price(z.hlr, 'hlr'),
+        call: price(z.call, 'call'),
+        raw: exactJson(z),
+      });
+    } catch (error) {
+      if (!(error instanceof RowRejected)) throw error;
+      const key = isPlainObject(z) && z.zone !== undefined ? String(z.zone) : undefined;
+      if (key !== undefined) unreadableZones.push(key);
+      rejected.push({ raw: exactJson(z), reason: `zone ${key ?? '?'}: ${error.message}` });
+    }
+  }
+  for (const c of Array.isArray(answer.codes) ? answer.codes : []) {
+    try {
+      if (!isPlainObject(c)) throw new RowRejected('code: expected an object');
+      const mccmnc = text(c.mccmnc, 'mccmnc').trim();
+      if (!/^\d{5,6}$/.test(mccmnc)) throw new RowRejected(`mccmnc: expected 5 or 6 digits, got "${mccmnc.slice(0, 20)}"`);
+      codes.push({ mccmnc, mcc: mccmnc.slice(0, 3), mnc: mccmnc.slice(3), cost: decimal(c.cost, 'cost'), raw: exactJson(c) });
+    } catch (error) {
+      if (!(error instanceof RowRejected)) throw error;
+      const key = isPlainObject(c) && c.mccmnc !== undefined ? String(c.mccmnc) : undefined;
+      if (key !== undefined) unreadableCodes.push(key);
+      rejected.push({ raw: exactJson(c), reason: `code ${key ?? '?'}: ${error.message}` });
+    }
+  }
+  let mail: string | null = null;
+  try {
+    mail = price(answer.mail, 'mail');
+  } catch (error) {
+    if (!(error instanceof RowRejected)) throw error;
+    rejected.push({ raw: exactJson({ mail: answer.mail }), reason: error.message });
+  }
+  return { zones, codes, mail, unreadableZones, unreadableCodes, rejected };
+}

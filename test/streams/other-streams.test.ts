@@ -1,0 +1,208 @@
+// Statistics, tariffs, operators and short links end to end, emulator + real PostgreSQL (or
+// PGlite): the warehouse equals the truth, a re-run changes nothing, quotas hold.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lookupOperator } from '../../src/sandbox/numbering.ts';
+import { money } from '../../src/sandbox/endpoints.ts';
+import type { Sandbox } from '../../src/sandbox/server.ts';
+import { addDays, localDay } from '../../src/time/calendar.ts';
+import { fromLocalFields } from '../../src/time/zoned-time.ts';
+import type { TestDatabase } from '../helpers/database.ts';
+import { T0, testSandbox } from '../helpers/sandbox.ts';
+import { sandboxConfig, syncOnce } from '../helpers/sync.ts';
+import { migratedDatabase } from '../helpers/warehouse.ts';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const TZ = 'Europe/Moscow';
+
+let database: TestDatabase;
+let sandbox: Sandbox;
+beforeAll(async () => {
+  database = await migratedDatabase('other_streams');
+  sandbox = await testSandbox({ world: { historyDays: 70, futureDays: 3, messagesPerDay: 400 } });
+});
+afterAll(async () => {
+  await sandbox.stop();
+  await database.drop();
+  expect(sandbox.quotas.violations).toEqual([]);
+});
+
+const db = () => database.warehouse.db;
+const dayStart = (day: string) => {
+  const [year, month, d] = day.split('-').map(Number) as [number, number, number];
+  return fromLocalFields({ year, month, day: d, hour: 0, minute: 0, second: 0 }, TZ);
+};
+/** At most `limit` of the times in any window of `span`. */
+const maxInWindow = (times: number[], span: number) => Math.max(0, ...times.map((t) => times.filter((u) => u > t - span && u <= t).length));
+
+describe('stats', () => {
+  it('backfills 60 days one request a day within 3 requests a minute, then equals the truth per login and day', async () => {
+    const since = new Date(T0 - 60 * DAY);
+    const outcomes: string[] = [];
+    for (let run = 0; run < 100; run++) {
+      const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], since: run === 0 ? since : undefined });
+      outcomes.push(s!.outcome);
+      if (s!.outcome === 'succeeded') break;
+      expect(s!.outcome).toBe('deferred');
+      sandbox.clock.advance(20_000);
+    }
+    expect(outcomes.at(-1)).toBe('succeeded');
+    expect(outcomes.filter((o) => o === 'deferred').length).toBeGreaterThan(15);
+    const statTimes = sandbox.requests.filter((r) => r.endpoint === 'get_stat').map((r) => r.at);
+    expect(maxInWindow(statTimes, MINUTE)).toBe(3);
+
+    const now = sandbox.clock.now();
+    const today = localDay(now, TZ);
+    const first = localDay(since.getTime(), TZ);
+    const rows = await db().selectFrom('smsc.daily_stats').selectAll().orderBy('day').orderBy('login').execute();
+    const days = [...new Set(rows.map((r) => String(r.day instanceof Date ? localDay(r.day.getTime() + 12 * 3600_000, 'UTC') : r.day)))];
+    expect(days[0]).toBe(first);
+    expect(days.at(-1)).toBe(today);
+    // One request a day: every day from the first to today, each with the account and its two sub-clients.
+    const expectedDays: string[] = [];
+    for (let d = first; d <= today; d = addDays(d, 1)) expectedDays.push(d);
+    expect(days).toEqual(expectedDays);
+    expect(rows.length).toBe(expectedDays.length * 3);
+    // One request a day, plus yesterday and today read again once the walk back is done.
+    expect(statTimes.length).toBe(expectedDays.length + 2);
+    // Days that can no longer change equal the truth to the kopeck.
+    const byKey = new Map(rows.map((r) => [`${String(r.day instanceof Date ? localDay(r.day.getTime() + 12 * 3600_000, 'UTC') : r.day)}|${r.login}`, r]));
+    for (const day of expectedDays.slice(0, -3)) {
+      for (const truth of sandbox.world.stats('demo', dayStart(day), dayStart(day), now, 'main')) {
+        const row = byKey.get(`${day}|${truth.login}`)!;
+        expect({ day, login: row.login, messages: row.messages, credit: row.credit, debit: row.debit, currency: row.currency }).toEqual({
+          day,
+          login: truth.login,
+          messages: truth.sms,
+          credit: money(truth.credit),
+          debit: money(truth.debit),
+          currency: 'RUB',
+        });
+      }
+    }
+    const state = await db().selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'stats').executeTakeFirstOrThrow();
+    expect(state.cursor).toEqual({ oldest: first, newest: today });
+  });
+
+  it('re-reads today and yesterday on the next run and changes nothing else', async () => {
+    sandbox.clock.advance(2 * MINUTE);
+    const before = sandbox.requests.filter((r) => r.endpoint === 'get_stat').length;
+    const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'] });
+    expect(s!.outcome).toBe('succeeded');
+    expect(sandbox.requests.filter((r) => r.endpoint === 'get_stat').length - before).toBe(2);
+    expect(s!.inserted).toBe(0);
+    // Only today's partial figures can have moved in two minutes.
+    expect(s!.updated).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('tariffs', () => {
+  const priceOn = async (zone: string, at: Date) =>
+    (
+      await sql<{ api: string }>`SELECT api::text FROM smsc.tariff_zones
+        WHERE account = 'demo' AND zone = ${zone} AND valid_from <= ${at} AND (valid_to IS NULL OR valid_to > ${at})`.execute(db())
+    ).rows.map((r) => r.api);
+
+  it('keeps prices with history: a change closes one row and opens one, so the price on a day is one query', async () => {
+    const [first] = await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'] });
+    expect(first!.outcome).toBe('succeeded');
+    const prices = sandbox.world.account('demo')!.pricesAt(sandbox.clock.now());
+    const zones = await db().selectFrom('smsc.tariff_zones').selectAll().orderBy('zone').execute();
+    expect(zones.map((z) => [z.zone, z.name, z.api, z.mass, z.valid_to])).toEqual(
+      [...prices.zones].map(([zone, p]) => [String(zone), ['', 'Россия', 'Украина', 'Казахстан', 'Весь мир'][zone], money(p.api), money(p.mass), null]),
+    );
+    const codes = await db().selectFrom('smsc.tariff_operator_prices').select(['mccmnc', 'mnc', 'cost']).orderBy('mccmnc').execute();
+    expect(codes).toEqual([...prices.codes].sort().map(([mccmnc, cost]) => ({ mccmnc, mnc: mccmnc.slice(3), cost: money(cost) })));
+    expect((await db().selectFrom('smsc.tariff_email_prices').select('price').execute()).map((r) => r.price)).toEqual([money(prices.mail)]);
+
+    sandbox.clock.advance(DAY);
+    const [same] = await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'] });
+    expect([same!.inserted, same!.updated]).toEqual([0, 0]);
+
+    const before = new Date(sandbox.clock.now());
+    sandbox.clock.advance(MINUTE);
+    sandbox.world.setPrice('demo', sandbox.clock.now(), { zone: 2, field: 'api', value: 333 });
+    sandbox.world.setPrice('demo', sandbox.clock.now(), { mccmnc: '25099', value: 157 });
+    sandbox.clock.advance(DAY);
+    const [changed] = await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'] });
+    expect([changed!.inserted, changed!.updated]).toEqual([2, 2]);
+    expect(await priceOn('2', before)).toEqual([money(prices.zones.get(2)!.api)]);
+    expect(await priceOn('2', new Date(sandbox.clock.now()))).toEqual(['3.33']);
+    expect(await priceOn('1', before)).toEqual(await priceOn('1', new Date(sandbox.clock.now())));
+    const history = await db().selectFrom('smsc.tariff_operator_prices').select(['cost', 'valid_to']).where('mccmnc', '=', '25099').orderBy('valid_from').execute();
+    expect(history.map((h) => [h.cost, h.valid_to === null])).toEqual([
+      ['1.55', false],
+      ['1.57', true],
+    ]);
+  });
+});
+
+describe('operators', () => {
+  it('looks up every reply sender and unknown recipient in batches, within 100 requests a minute, once per TTL', async () => {
+    await syncOnce(sandbox, database.warehouse, { streams: ['outbound', 'inbound'], since: new Date(T0 - 5 * DAY) });
+    const wanted = (
+      await sql<{ phone: string }>`SELECT phone FROM smsc.inbound_messages UNION SELECT phone FROM smsc.outbound_messages WHERE channel = 'sms' AND operator IS NULL ORDER BY phone`.execute(db())
+    ).rows.map((r) => r.phone);
+    expect(wanted.length).toBeGreaterThan(100);
+    const before = sandbox.requests.filter((r) => r.endpoint === 'get_operator').length;
+    // One number a request, to press on the 100-a-minute rule.
+    const outcomes: string[] = [];
+    for (let run = 0; run < 10; run++) {
+      const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['operators'], streamOptions: { operatorBatch: 1 } });
+      outcomes.push(s!.outcome);
+      if (s!.outcome === 'succeeded') break;
+      sandbox.clock.advance(30_000);
+    }
+    expect(outcomes).toContain('deferred');
+    expect(outcomes.at(-1)).toBe('succeeded');
+    const times = sandbox.requests.filter((r) => r.endpoint === 'get_operator').slice(before).map((r) => r.at);
+    expect(times.length).toBe(wanted.length);
+    expect(maxInWindow(times, MINUTE)).toBe(100);
+
+    const rows = await db().selectFrom('smsc.phone_operators').selectAll().orderBy('phone').execute();
+    expect(rows.map((r) => r.phone)).toEqual(wanted);
+    for (const r of rows) {
+      const op = lookupOperator(r.phone);
+      expect({ phone: r.phone, found: r.found, operator: r.operator, mnc: r.mnc }).toEqual({ phone: r.phone, found: !!op, operator: op?.operator ?? null, mnc: op?.mnc ?? null });
+    }
+    expect(rows.some((r) => !r.found)).toBe(true);
+
+    // Within the TTL nothing is asked again, not even the unknown numbers; past it, all are.
+    const asked = sandbox.requests.length;
+    await syncOnce(sandbox, database.warehouse, { streams: ['operators'] });
+    expect(sandbox.requests.length).toBe(asked);
+    sandbox.clock.advance(31 * DAY);
+    const [again] = await syncOnce(sandbox, database.warehouse, { streams: ['operators'], config: { operatorTtlDays: 30 } });
+    expect(again!.outcome).toBe('succeeded');
+    expect(sandbox.requests.filter((r) => r.endpoint === 'get_operator').length - before).toBe(wanted.length + Math.ceil(wanted.length / 50));
+  });
+});
+
+describe('short links', () => {
+  it('snapshots each configured link once a day, updating the same day, warning about unknown links', async () => {
+    const account = { ...sandboxConfig(sandbox).accounts[0]!, shortLinks: [{ id: 145142 }, { link: 'https://clinic.example/visit' }, { id: 999 }] };
+    const run = () => syncOnce(sandbox, database.warehouse, { streams: ['short_links'], config: { accounts: [account] } });
+    const [s] = await run();
+    expect(s!.outcome).toBe('succeeded');
+    expect(s!.warnings).toEqual(['short link id 999 is not known to SMSC (error 3): check SMSC_SHORT_LINKS']);
+    const today = localDay(sandbox.clock.now(), TZ);
+    const check = async () => {
+      const rows = await db().selectFrom('smsc.short_link_clicks').selectAll().where('day', '=', today).orderBy('link_id').execute();
+      const links = sandbox.world.account('demo')!.spec.shortLinks!;
+      expect(rows.map((r) => [r.link_id, r.link, r.cnt, r.cnt_day, r.cnt_yes, r.cnt_mon, r.cnt_pmon])).toEqual(
+        links.map((l) => {
+          const c = sandbox.world.shortLinkCounters('demo', l, sandbox.clock.now());
+          return [String(l.id), l.short, c.cnt, c.cntDay, c.cntYes, c.cntMon, c.cntPmon];
+        }),
+      );
+    };
+    await check();
+    sandbox.clock.advance(2 * 3600_000);
+    const [later] = await run();
+    expect(later!.inserted).toBe(0);
+    await check();
+    const total = await db().selectFrom('smsc.short_link_clicks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    expect(Number(total.n)).toBe(2);
+  });
+});
