@@ -97,6 +97,24 @@ describe('stats', () => {
   });
 });
 
+describe('stats of the electronic balance', () => {
+  it('are kept beside the main balance when SMSC_STATS_ELECTRONIC is on', async () => {
+    sandbox.clock.advance(MINUTE);
+    for (let run = 0; run < 5; run++) {
+      const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], config: { statsElectronic: true } });
+      if (s!.outcome === 'succeeded') break;
+      sandbox.clock.advance(30_000);
+    }
+    const now = sandbox.clock.now();
+    const yesterday = addDays(localDay(now, TZ), -1);
+    const rows = await db().selectFrom('smsc.daily_stats').selectAll().where('balance', '=', 'electronic').where('login', '=', 'demo').execute();
+    const row = rows.find((r) => (r.day instanceof Date ? localDay(r.day.getTime() + 12 * 3600_000, 'UTC') : String(r.day)) === yesterday)!;
+    const truth = sandbox.world.stats('demo', dayStart(yesterday), dayStart(yesterday), now, 'electronic')[0]!;
+    expect({ messages: row.messages, credit: row.credit }).toEqual({ messages: truth.sms, credit: money(truth.credit) });
+    expect(truth.sms).toBeGreaterThan(0);
+  });
+});
+
 describe('tariffs', () => {
   const priceOn = async (zone: string, at: Date) =>
     (
