@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { runDemo } from './demo/demo.ts';
 import { SandboxClock, systemClock } from './sandbox/clock.ts';
 import { startSandbox } from './sandbox/server.ts';
 import { STREAM_NAMES } from './streams/index.ts';
@@ -79,39 +80,21 @@ program
 
 program
   .command('demo')
-  .description('One-command trial: start the emulator and show what it serves (the sync into the warehouse joins as it lands)')
+  .description('One-command trial: start the emulator, sync every stream into the warehouse (embedded unless DATABASE_URL is set), print a report')
   .option('--seed <n>', 'seed of the generated account data', integer, 1)
   .action(async (opts: { seed: number }) => {
-    const sandbox = await startSandbox({ port: 0, seed: opts.seed });
+    let config: Config;
     try {
-      await runDemo(sandbox.url);
-    } finally {
-      await sandbox.stop();
+      config = loadConfig(process.env, { requireAccount: false });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      console.error(`smsc-sync: ${error.message}`);
+      process.exitCode = 2;
+      return;
     }
+    const summaries = await runDemo({ config, logger: createLogger({ level: 'warn' }), seed: opts.seed });
+    if (!syncSucceeded(summaries)) process.exitCode = 1;
   });
-
-/** Asks the emulator what an SMSC account holds, the way a client does (POST, fmt=3, utf-8). */
-async function runDemo(url: string): Promise<void> {
-  const ask = async (script: string, params: Record<string, string>): Promise<any> => {
-    const body = new URLSearchParams({ login: 'demo', psw: 'demo', fmt: '3', charset: 'utf-8', ...params });
-    const res = await fetch(`${url}/sys/${script}`, { method: 'POST', body });
-    return JSON.parse(await res.text());
-  };
-  const today = new Intl.DateTimeFormat('ru-RU', { timeZone: 'Europe/Moscow', day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date());
-  const messages = (await ask('get.php', { get_messages: '1', cnt: '1000' })) as any[];
-  const byStatus = new Map<string, number>();
-  for (const m of messages) byStatus.set(m.status_name, (byStatus.get(m.status_name) ?? 0) + 1);
-  const cost = messages.reduce((s, m) => s + Math.round(Number(m.cost) * 100), 0) / 100;
-  console.log(`SMSC emulator at ${url}, account 'demo'`);
-  console.log(`\nLast ${messages.length} messages by status (${cost.toFixed(2)} RUB):`);
-  for (const [name, n] of [...byStatus].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(5)}  ${name}`);
-  const stats = (await ask('get.php', { get_stat: '1', start: today, end: today })) as any[];
-  console.log(`\nToday (${today}) per login:`);
-  for (const s of stats) console.log(`  ${s.login.padEnd(12)} ${String(s.sms).padStart(5)} messages  ${s.credit.padStart(10)} ${s.currency} spent`);
-  const replies = (await ask('get.php', { get_answers: '1', hour: '24', cnt: '10000' })) as any[];
-  console.log(`\nReplies in the last 24 hours: ${replies.length}`);
-  for (const r of replies.slice(-3)) console.log(`  ${r.received}  ${r.phone}: ${JSON.stringify(r.message)}`);
-}
 
 interface Opened {
   readonly config: Config;

@@ -1,6 +1,9 @@
 // The installed command: `npx smsc-sync sandbox` serves the documented history, and --help works.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJson } from './helpers/sandbox.ts';
 
@@ -21,6 +24,25 @@ describe('smsc-sync CLI', () => {
     const bad = spawnSync(process.execPath, [BIN, 'sandbox', '--port', 'x'], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('expected a whole number');
+  });
+
+  it('runs the demo on the embedded warehouse: exit 0 and non-empty figures read back with SQL', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'smsc-demo-'));
+    try {
+      const env = { PATH: process.env.PATH, SMSC_DATA_DIR: dataDir };
+      const demo = spawnSync(process.execPath, [BIN, 'demo'], { encoding: 'utf8', env, timeout: 60_000 });
+      expect(demo.stderr).toBe('');
+      expect(demo.status).toBe(0);
+      expect(demo.stdout).toContain(`embedded PGlite in ${join(dataDir, 'demo')}`);
+      expect(demo.stdout).toMatch(/outbound +succeeded \+[1-9]\d* new/);
+      const delivered = /^ +(\d+) +delivered +(\d+\.\d{2}) RUB$/m.exec(demo.stdout);
+      expect(Number(delivered?.[1])).toBeGreaterThan(100);
+      expect(Number(delivered?.[2])).toBeGreaterThan(0);
+      expect(demo.stdout).toMatch(/^Replies: [1-9]\d* from [1-9]\d* numbers/m);
+      expect(demo.stdout).toMatch(/^ +demo +[1-9]\d* messages +\d+\.\d{2} RUB$/m);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('runs the sandbox, which answers five messages in the documented shape, and stops on SIGTERM', async () => {
