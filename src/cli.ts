@@ -3,9 +3,13 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
 import { runDemo } from './demo/demo.ts';
 import { SandboxClock, systemClock } from './sandbox/clock.ts';
 import { startSandbox } from './sandbox/server.ts';
+import { startHttp } from './scheduler/http.ts';
+import { Scheduler, schedulerHealth } from './scheduler/scheduler.ts';
+import { QuotaLedger } from './smsc/quota-ledger.ts';
 import { STREAM_NAMES } from './streams/index.ts';
 import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
@@ -45,6 +49,35 @@ program
       process.once('SIGINT', stop);
       const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since, signal: controller.signal });
       if (!syncSucceeded(summaries)) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('start')
+  .description('The long-running scheduler: the cron jobs of jobs/ for every account; SIGTERM/SIGINT stop it gracefully')
+  .action(async () => {
+    await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
+      const ledger = new QuotaLedger(warehouse.db, systemClock);
+      const metrics = new Metrics(ledger, config.accounts.map((a) => a.name));
+      const scheduler = new Scheduler({ config, warehouse, logger, metrics });
+      scheduler.start();
+      const http =
+        config.httpPort === undefined
+          ? undefined
+          : await startHttp({
+              port: config.httpPort,
+              metrics,
+              health: schedulerHealth(scheduler, warehouse.db),
+            });
+      if (http) logger.info({ port: http.port }, 'http listening (/healthz, /metrics)');
+      const signal = await new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
+      logger.info({ signal }, 'stopping: no new runs, the page in flight commits or rolls back');
+      await scheduler.stop();
+      await http?.close();
+      logger.info('stopped');
     });
   });
 

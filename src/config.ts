@@ -3,7 +3,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import cron from 'node-cron';
 import { z } from 'zod';
+import { JOBS } from '../jobs/index.ts';
+import { scheduleVariable } from './scheduler/job.ts';
 
 /** One SMSC account to keep in sync. */
 export interface AccountConfig {
@@ -35,6 +38,10 @@ export interface Config {
   readonly statsElectronic: boolean;
   /** Days after which a number's operator is looked up again (numbers get ported). (Default: 30) */
   readonly operatorTtlDays: number;
+  /** Cron expressions that replace jobs' defaults, by job name (SMSC_SCHEDULE_<NAME>). */
+  readonly schedules: Readonly<Record<string, string>>;
+  /** Port of `start`'s /healthz and /metrics; undefined: no listener. */
+  readonly httpPort: number | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -93,6 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const operatorTtlDays = positiveNumber('SMSC_OPERATOR_TTL_DAYS', vars.SMSC_OPERATOR_TTL_DAYS, 30, problems);
   const statsElectronic = flag('SMSC_STATS_ELECTRONIC', vars.SMSC_STATS_ELECTRONIC, problems);
   const shortLinks = vars.SMSC_SHORT_LINKS ? parseShortLinks('SMSC_SHORT_LINKS', vars.SMSC_SHORT_LINKS, problems) : undefined;
+  const schedules = readSchedules(vars, problems);
+  const httpPort = vars.SMSC_HTTP_PORT ? port('SMSC_HTTP_PORT', vars.SMSC_HTTP_PORT, problems) : undefined;
 
   const databaseUrl = vars.DATABASE_URL || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -121,7 +130,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     statusWindowHours,
     statsElectronic,
     operatorTtlDays,
+    schedules: Object.freeze(schedules),
+    httpPort,
   });
+}
+
+function readSchedules(vars: Record<string, string | undefined>, problems: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const known = new Map(JOBS.map((j) => [scheduleVariable(j.name), j.name]));
+  for (const [name, value] of Object.entries(vars)) {
+    if (!name.startsWith('SMSC_SCHEDULE_') || !value) continue;
+    const job = known.get(name);
+    if (!job) problems.push(`${name}: no such job; known: ${[...known.keys()].join(', ')}`);
+    else if (!cron.validate(value)) problems.push(`${name}: '${value}' is not a cron expression; expected e.g. '*/5 * * * *'`);
+    else out[job] = value;
+  }
+  return out;
+}
+
+function port(name: string, value: string, problems: string[]): number | undefined {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) {
+    problems.push(`${name}: expected a port number (0 to 65535), got '${value}'`);
+    return undefined;
+  }
+  return n;
 }
 
 function flag(name: string, value: string | undefined, problems: string[]): boolean {

@@ -50,6 +50,8 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
         statusWindowHours: 72,
         statsElectronic: false,
         operatorTtlDays: 30,
+        schedules: {},
+        httpPort: undefined,
       },
       warehouse,
       logger: options.logger,

@@ -33,6 +33,8 @@ export interface SmscClientOptions {
    * (Default: www2…www5 of an smsc.* base URL, as SMSC's own libraries do; none otherwise)
    */
   readonly fallbackBaseUrls?: readonly string[];
+  /** Told how each request sent ended: 'ok', 'error_N' (SMSC error N) or 'failed' (transport). */
+  readonly onRequest?: (endpoint: Endpoint, outcome: string) => void;
 }
 
 /** Parameters of a request, besides credentials, fmt and charset. */
@@ -55,8 +57,10 @@ export class SmscClient {
   readonly #hosts: readonly string[];
   readonly #pools = new Map<string, Pool>();
   readonly #credentials: string;
+  readonly #onRequest: ((endpoint: Endpoint, outcome: string) => void) | undefined;
 
   constructor(options: SmscClientOptions) {
+    this.#onRequest = options.onRequest;
     this.account = options.account;
     this.#ledger = options.ledger;
     this.#clock = options.clock ?? systemClock;
@@ -189,6 +193,7 @@ export class SmscClient {
       throw error;
     } finally {
       await this.#ledger.finish(slot, outcome);
+      this.#onRequest?.(endpoint, outcome.outcome === 'error' ? `error_${outcome.errorCode}` : outcome.outcome);
     }
     if (!('code' in answer)) return answer.value;
     const { code, description } = answer;

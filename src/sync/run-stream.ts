@@ -71,8 +71,11 @@ export async function runStream(deps: RunStreamDeps, stream: Stream, options: St
     });
     if (!locked.acquired) log.info('another process is running this stream; skipped');
     const result = locked.acquired ? locked.value : {};
-    const outcome = !locked.acquired ? 'skipped' : result.deferredUntil ? 'deferred' : 'succeeded';
-    summary = { ...base, ...totals, outcome, deferredUntil: result.deferredUntil, warnings: result.warnings ?? [] };
+    // A run stopped by SIGTERM/SIGINT committed whole pages only and resumes next time.
+    const stopped = locked.acquired && signal?.aborted === true;
+    const outcome = !locked.acquired ? 'skipped' : result.deferredUntil || stopped ? 'deferred' : 'succeeded';
+    const warnings = [...(result.warnings ?? []), ...(stopped ? ['stopped by a signal after the page in flight; resumes next run'] : [])];
+    summary = { ...base, ...totals, outcome, deferredUntil: result.deferredUntil, warnings };
   } catch (error) {
     const message = scrubText(error instanceof Error ? error.message : String(error));
     log.error({ err: error, pages: totals.pages }, 'stream failed');

@@ -3,6 +3,7 @@
 // of one account run one after another on one client and one quota budget.
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { type Clock, systemClock } from '../sandbox/clock.ts';
 import { SmscClient, type SmscClientOptions } from '../smsc/client.ts';
 import { QuotaLedger, type QuotaPolicy } from '../smsc/quota-ledger.ts';
@@ -27,6 +28,7 @@ export interface SyncOptions {
   readonly quota?: Partial<QuotaPolicy>;
   /** Stream options beyond the configuration (tests). */
   readonly streamOptions?: Partial<StreamOptions>;
+  readonly metrics?: Metrics;
 }
 
 /** Runs the streams for every account; one summary per (account, stream). */
@@ -40,20 +42,28 @@ export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
   const ledger = new QuotaLedger(options.warehouse.db, clock, options.quota);
   const perAccount = await Promise.all(
     options.config.accounts.map(async (account) => {
-      const api = new SmscClient({ ...options.client, account, ledger, logger: options.logger, clock });
+      const metrics = options.metrics;
+      const api = new SmscClient({
+        ...options.client,
+        account,
+        ledger,
+        logger: options.logger,
+        clock,
+        ...(metrics ? { onRequest: (endpoint: string, outcome: string) => metrics.recordRequest(account.name, endpoint, outcome) } : {}),
+      });
       const summaries: RunSummary[] = [];
       try {
         for (const stream of streams) {
           if (options.signal?.aborted) break;
-          summaries.push(
-            await runStream({ warehouse: options.warehouse, api, account, clock, logger: options.logger }, stream, {
+          const summary = await runStream({ warehouse: options.warehouse, api, account, clock, logger: options.logger }, stream, {
               since: options.since,
               statusWindowHours: options.config.statusWindowHours,
               statsElectronic: options.config.statsElectronic,
               operatorTtlDays: options.config.operatorTtlDays,
               ...options.streamOptions,
-            }, options.signal),
-          );
+            }, options.signal);
+          options.metrics?.recordRun(summary);
+          summaries.push(summary);
         }
       } finally {
         await api.close();

@@ -191,7 +191,15 @@ export interface ShortLinkClicksTable {
   snapshot_at: Timestamp;
 }
 
+export interface CronFiresTable {
+  key: string;
+  claimed_by: string;
+  claimed_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
 export interface Warehouse {
+  'smsc.cron_fires': CronFiresTable;
   'smsc.daily_stats': DailyStatsTable;
   'smsc.tariff_zones': TariffZonesTable;
   'smsc.tariff_operator_prices': TariffOperatorPricesTable;

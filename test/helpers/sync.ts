@@ -31,6 +31,8 @@ export function sandboxConfig(sandbox: Sandbox, overrides: Partial<Config> = {})
     statusWindowHours: 72,
     statsElectronic: false,
     operatorTtlDays: 30,
+    schedules: {},
+    httpPort: undefined,
     ...overrides,
   };
 }
