@@ -1,0 +1,196 @@
+// Running it for real: three `smsc-sync start` replicas on one database, SIGTERM in the
+// middle of a run, several accounts where one is refused, /metrics and /healthz.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/metrics.ts';
+import { SandboxClock } from '../../src/sandbox/clock.ts';
+import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
+import { startHttp } from '../../src/scheduler/http.ts';
+import { Scheduler, schedulerHealth } from '../../src/scheduler/scheduler.ts';
+import { QuotaLedger } from '../../src/smsc/quota-ledger.ts';
+import { readStatus } from '../../src/sync/status.ts';
+import { runSync } from '../../src/sync/sync.ts';
+import { startOfLocalDay } from '../../src/time/zoned-time.ts';
+import { openWarehouse } from '../../src/warehouse/database.ts';
+import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
+import { sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
+import { migratedDatabase } from '../helpers/warehouse.ts';
+
+const BIN = new URL('../../bin/smsc-sync.js', import.meta.url).pathname;
+const TZ = 'Europe/Moscow';
+
+function startReplica(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function stopReplica(child: ChildProcess): Promise<number> {
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  return code as number;
+}
+
+describe('three start replicas on one database', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('replicas');
+    // The world stands still at the real time; the replicas plan their quota on the system clock.
+    sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), seed: 21, world: { historyDays: 10, futureDays: 0, messagesPerDay: 300 } });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  it.skipIf(!testServerUrl())('run every fire once, within the quota, and fill the warehouse with the truth', async () => {
+    const env = {
+      SMSC_LOGIN: 'demo',
+      SMSC_PASSWORD: 'demo',
+      SMSC_BASE_URL: sandbox.url,
+      DATABASE_URL: database.url!,
+      SMSC_SCHEDULE_OUTBOUND: '*/2 * * * * *',
+      SMSC_SCHEDULE_INBOUND: '*/3 * * * * *',
+      SMSC_SCHEDULE_TARIFFS: '*/4 * * * * *',
+    };
+    const replicas = [1, 2, 3].map(() => startReplica(env));
+    await new Promise((r) => setTimeout(r, 10_000));
+    const codes = await Promise.all(replicas.map(stopReplica));
+    expect(codes).toEqual([0, 0, 0]);
+
+    const db = database.warehouse.db;
+    const fires = await db.selectFrom('smsc.cron_fires').select(['key', 'claimed_by']).execute();
+    const jobsFired = (job: string) => fires.filter((f) => f.key.startsWith(`${job}:demo:`)).length;
+    expect(jobsFired('outbound')).toBeGreaterThanOrEqual(4);
+    // Each fire (one key per job and scheduled second) ran one run of its stream, on one replica.
+    const runs = await sql<{ stream: string; n: number }>`SELECT stream, count(*)::int AS n FROM smsc.sync_runs GROUP BY stream ORDER BY stream`.execute(db);
+    expect(Object.fromEntries(runs.rows.map((r) => [r.stream, r.n]))).toEqual({ inbound: jobsFired('inbound'), outbound: jobsFired('outbound'), tariffs: jobsFired('tariffs') });
+    expect(new Set(fires.map((f) => f.claimed_by)).size).toBeGreaterThan(1);
+    expect(sandbox.quotas.violations).toEqual([]);
+
+    const since = startOfLocalDay(Date.now() - 7 * 86_400_000, TZ);
+    const held = (await db.selectFrom('smsc.outbound_messages').select('int_id').orderBy('int_id').execute()).map((r) => r.int_id);
+    const truth = sandbox.world.truth('demo', sandbox.clock.now()).filter((v) => v.message.sendTs >= since).map((v) => v.message.intId.toString());
+    expect(held).toEqual(truth);
+    expect(Number((await db.selectFrom('smsc.inbound_messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(sandbox.world.repliesAt('demo', sandbox.clock.now()).length);
+  });
+});
+
+describe('SIGTERM in the middle of a run', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('sigterm');
+    sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), seed: 22, world: { historyDays: 8, futureDays: 0, messagesPerDay: 5000 } });
+    sandbox.faults.inject({ kind: 'slow', endpoint: 'get_messages', delayMs: 400, rate: 1 });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  it.skipIf(!testServerUrl())('exits 0 promptly, having committed whole pages only', async () => {
+    const child = startReplica({ SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo', SMSC_BASE_URL: sandbox.url, DATABASE_URL: database.url!, SMSC_SCHEDULE_OUTBOUND: '* * * * * *' });
+    const db = database.warehouse.db;
+    const held = async () => Number((await db.selectFrom('smsc.outbound_messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    while ((await held()) < 2000) await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    expect(await stopReplica(child)).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(5000);
+
+    // Whole pages: the newest k × 1000 SMS of the truth, and the saved walk goes on below them.
+    const ids = (await db.selectFrom('smsc.outbound_messages').select('int_id').where('channel', '=', 'sms').orderBy('int_id', 'desc').execute()).map((r) => r.int_id);
+    expect(ids.length % 1000).toBe(0);
+    const truth = sandbox.world.truth('demo', sandbox.clock.now()).filter((v) => v.message.format !== 8).map((v) => v.message.intId.toString()).reverse();
+    expect(ids).toEqual(truth.slice(0, ids.length));
+    const cursor = (await db.selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow()).cursor as any;
+    expect(cursor.sms.walk.next).toBe(ids.at(-1));
+    const runs = await db.selectFrom('smsc.sync_runs').select(['outcome', 'error']).execute();
+    expect(runs.map((r) => r.outcome)).toContain('deferred');
+    expect(runs.map((r) => r.outcome)).not.toContain('running');
+  });
+});
+
+describe('several accounts', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('accounts');
+    sandbox = await startSandbox({
+      clock: new SandboxClock({ speed: 0 }),
+      world: { historyDays: 10, futureDays: 0, messagesPerDay: 100, accounts: [{ login: 'shop', password: 'shop-pass' }, { login: 'bank', password: 'bank-pass' }] },
+    });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  it('one refused account (error 2) never stops the other, and status names the stopped one', async () => {
+    const base = sandboxConfig(sandbox).accounts[0]!;
+    const accounts = [
+      { ...base, name: 'shop', login: 'shop', password: 'shop-pass' },
+      { ...base, name: 'bank', login: 'bank', password: 'not-the-password' },
+    ];
+    const summaries = await syncOnce(sandbox, database.warehouse, { streams: ['outbound', 'inbound', 'tariffs'], config: { accounts } });
+    expect(summaries.filter((s) => s.account === 'shop').map((s) => s.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(summaries.filter((s) => s.account === 'bank').map((s) => s.outcome)).toEqual(['failed', 'failed', 'failed']);
+    expect(sandbox.requests.filter((r) => r.outcome === 'error 2')).toHaveLength(1);
+
+    const shop = await database.warehouse.db.selectFrom('smsc.outbound_messages').select('int_id').where('account', '=', 'shop').orderBy('int_id').execute();
+    const since = startOfLocalDay(sandbox.clock.now() - 7 * 86_400_000, TZ);
+    expect(shop.map((r) => r.int_id)).toEqual(sandbox.world.truth('shop', sandbox.clock.now()).filter((v) => v.message.sendTs >= since).map((v) => v.message.intId.toString()));
+    const status = await readStatus(database.warehouse.db, sandboxConfig(sandbox, { accounts }), sandbox.clock);
+    expect(status.find((s) => s.account === 'shop')!.stopped).toBeNull();
+    expect(status.find((s) => s.account === 'bank')!.stopped).toMatchObject({ errorCode: 2, until: null, reason: 'authorization error' });
+  });
+});
+
+describe('/metrics and /healthz', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('metrics');
+    sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), world: { historyDays: 5, futureDays: 0, messagesPerDay: 100 } });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  it('serve the named metrics, and health goes 503 when the database does not answer', async () => {
+    const config = sandboxConfig(sandbox);
+    const ledger = new QuotaLedger(database.warehouse.db, sandbox.clock);
+    const metrics = new Metrics(ledger, ['demo']);
+    const scheduler = new Scheduler({ config, warehouse: database.warehouse, logger: testLogger, metrics, clock: sandbox.clock, jobs: [] });
+    scheduler.start();
+    await runSync({ config, warehouse: database.warehouse, logger: testLogger, streams: ['tariffs'], clock: sandbox.clock, metrics });
+    const http = await startHttp({ port: 0, host: '127.0.0.1', metrics, health: schedulerHealth(scheduler, database.warehouse.db) });
+    try {
+      const health = await fetch(`http://127.0.0.1:${http.port}/healthz`);
+      expect(health.status).toBe(200);
+      const text = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
+      expect(text).toContain('smsc_sync_requests_total{account="demo",endpoint="get_price",outcome="ok"} 1');
+      expect(text).toMatch(/smsc_sync_history_requests_remaining\{account="demo"\} \d+/);
+      expect(text).toContain('smsc_sync_rows_total{account="demo",stream="tariffs",kind="inserted"} 8');
+      expect(text).toMatch(/smsc_sync_run_duration_seconds_count\{account="demo",stream="tariffs",outcome="succeeded"\} 1/);
+      expect(text).toMatch(/smsc_sync_last_success_timestamp_seconds\{account="demo",stream="tariffs"\} \d+/);
+
+      // A warehouse whose server does not answer: /healthz says so.
+      const dead = await openWarehouse<any>({ databaseUrl: 'postgres://root@127.0.0.1:1/nothing' });
+      const deadHttp = await startHttp({ port: 0, host: '127.0.0.1', metrics, health: schedulerHealth(scheduler, dead.db) });
+      const bad = await fetch(`http://127.0.0.1:${deadHttp.port}/healthz`);
+      expect(bad.status).toBe(503);
+      expect(await bad.text()).toMatch(/^unhealthy: database does not answer/);
+      await deadHttp.close();
+      await dead.close();
+
+      await scheduler.stop();
+      expect((await fetch(`http://127.0.0.1:${http.port}/healthz`)).status).toBe(503);
+    } finally {
+      await http.close();
+    }
+  });
+});
