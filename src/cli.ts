@@ -11,6 +11,7 @@ import { startHttp } from './scheduler/http.ts';
 import { Scheduler, schedulerHealth } from './scheduler/scheduler.ts';
 import { QuotaLedger } from './smsc/quota-ledger.ts';
 import { STREAM_NAMES } from './streams/index.ts';
+import { formatProgress, runBackfill } from './sync/backfill.ts';
 import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
 import { parseDateTime } from './time/zoned-time.ts';
@@ -48,6 +49,39 @@ program
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since, signal: controller.signal });
+      if (!syncSucceeded(summaries)) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('backfill')
+  .description('Walk history back to a day within the quotas, waiting for each next slot; resumable after a stop; shows progress')
+  .requiredOption('--since <dd.mm.yyyy>', 'the first day to hold (SMSC keeps half a year of history)', date)
+  .option('--streams <list>', 'comma-separated streams that can reach back (outbound, stats)', list, ['outbound', 'stats'])
+  .action(async (opts: { since: string; streams: string[] }) => {
+    await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
+      const since = new Date(parseDateTime(opts.since, config.accounts[0]!.timezone)!);
+      const controller = new AbortController();
+      const stop = () => {
+        logger.warn('stopping after the page in flight; run backfill again to go on');
+        controller.abort();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      const tty = process.stderr.isTTY;
+      const summaries = await runBackfill({
+        config,
+        warehouse,
+        logger,
+        streams: opts.streams,
+        since,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (tty) process.stderr.write(`\r${formatProgress(p)}\x1b[K`);
+          else logger.info({ ...p }, formatProgress(p));
+        },
+      });
+      if (tty) process.stderr.write('\n');
       if (!syncSucceeded(summaries)) process.exitCode = 1;
     });
   });

@@ -4,6 +4,8 @@
 // (statuses and costs still change there). A walk the quota cuts short is saved, with its
 // upper bound and next prev_id, and resumed by the next run: no gap can open between runs.
 // SMS (format 0) and e-mail (format 8) are separate histories with separate walks.
+// A backfill (--since older than the oldest message held) walks on below the oldest one,
+// saved and resumed the same way.
 import { sql } from 'kysely';
 import { EMAIL_FORMAT } from '../../smsc/codes.ts';
 import { QuotaDeferredError } from '../../smsc/errors.ts';
@@ -39,6 +41,8 @@ interface ChannelCursor {
   /** Newest int_id held, with everything older (down to the first run's start) held too. */
   readonly newest?: string | undefined;
   readonly walk?: Walk | undefined;
+  /** A walk below the oldest message held, down to a backfill's --since: `start` and next prev_id. */
+  readonly backfill?: { readonly start: string; readonly next: string } | undefined;
 }
 
 export type OutboundCursor = Readonly<Record<Channel, ChannelCursor>>;
@@ -64,6 +68,16 @@ export const outboundStream: Stream = {
 };
 
 async function walkChannel(ctx: StreamContext, channel: Channel, cursor: OutboundCursor): Promise<OutboundCursor> {
+  // A backfill walks first: on a busy account the walk from the top can take the whole
+  // hourly budget every run, and would starve it. The top is read right after, or next run.
+  const backfill = cursor[channel].backfill ?? (await planBackfill(ctx, channel, cursor[channel]));
+  if (backfill) cursor = await walkBelow(ctx, channel, { ...cursor, [channel]: { ...cursor[channel], backfill } });
+  if (ctx.signal?.aborted) return cursor;
+  return walkTop(ctx, channel, cursor);
+}
+
+/** From the newest page back to what the warehouse holds (see the module comment). */
+async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCursor): Promise<OutboundCursor> {
   const state = cursor[channel];
   let walk = state.walk ?? (await planWalk(ctx, channel, state));
   const tz = ctx.account.timezone;
@@ -81,13 +95,49 @@ async function walkChannel(ctx: StreamContext, channel: Channel, cursor: Outboun
     // The end of prev_id paging shows as a short page, an empty one, or error 3 (an empty one here).
     const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined || reachedStop;
     const next: ChannelCursor = done
-      ? { newest: maxId(state.newest, upper) }
-      : { newest: state.newest, walk: { ...walk, upper, next: min.toString() } };
+      ? { newest: maxId(state.newest, upper), backfill: state.backfill }
+      : { newest: state.newest, walk: { ...walk, upper, next: min.toString() }, backfill: state.backfill };
     cursor = { ...cursor, [channel]: next };
     await commitPage(ctx, 'outbound', page, (raw) => normalizeOutbound(raw, tz), upsertOutbound, cursor);
     ctx.log.debug({ stream: 'outbound', channel, rows: page.length, done, next: next.walk?.next }, 'page committed');
     if (done) return cursor;
     walk = next.walk!;
+  }
+}
+
+/**
+ * A backfill (--since older than the oldest message held) walks on below the oldest int_id
+ * held, down to the start of that day; undefined when there is nothing below to read.
+ */
+async function planBackfill(ctx: StreamContext, channel: Channel, state: ChannelCursor): Promise<ChannelCursor['backfill']> {
+  if (!ctx.options.since || state.newest === undefined) return undefined;
+  const tz = ctx.account.timezone;
+  const since = Math.max(ctx.options.since.getTime(), ctx.clock.now() - HALF_YEAR_DAYS * DAY);
+  const oldest = await ctx.db
+    .selectFrom('smsc.outbound_messages')
+    .select(['int_id', 'sent_at'])
+    .where('account', '=', ctx.account.name)
+    .where('channel', '=', channel)
+    .orderBy('int_id')
+    .limit(1)
+    .executeTakeFirst();
+  if (!oldest || new Date(oldest.sent_at).getTime() < since) return undefined;
+  return { start: formatDate(since, tz), next: oldest.int_id };
+}
+
+/** Pages below the oldest message held, back to the backfill's start; saved page by page. */
+async function walkBelow(ctx: StreamContext, channel: Channel, cursor: OutboundCursor): Promise<OutboundCursor> {
+  const tz = ctx.account.timezone;
+  for (;;) {
+    const backfill = cursor[channel].backfill!;
+    if (ctx.signal?.aborted) return cursor;
+    const page = await ctx.api.getMessages({ cnt: OUTBOUND_PAGE_SIZE, start: backfill.start, prevId: backfill.next, format: channel === 'email' ? EMAIL_FORMAT : 0 }, ctx.runId);
+    const ids = page.map(pageIntId).filter((id): id is bigint => id !== undefined);
+    const min = ids.length ? ids.reduce((a, b) => (b < a ? b : a)) : undefined;
+    const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined;
+    cursor = { ...cursor, [channel]: { ...cursor[channel], backfill: done ? undefined : { ...backfill, next: min.toString() } } };
+    await commitPage(ctx, 'outbound', page, (raw) => normalizeOutbound(raw, tz), upsertOutbound, cursor);
+    if (done) return cursor;
   }
 }
 

@@ -1,0 +1,80 @@
+// backfill: walks an existing warehouse back to --since within the quotas, waiting for each
+// next slot, reporting progress, and going on where it stopped when started again.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/server.ts';
+import { type BackfillProgress, formatProgress, runBackfill } from '../../src/sync/backfill.ts';
+import { addDays, localDay } from '../../src/time/calendar.ts';
+import { startOfLocalDay } from '../../src/time/zoned-time.ts';
+import type { TestDatabase } from '../helpers/database.ts';
+import { T0, testSandbox } from '../helpers/sandbox.ts';
+import { sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
+import { migratedDatabase } from '../helpers/warehouse.ts';
+
+const TZ = 'Europe/Moscow';
+const HOUR = 3_600_000;
+let database: TestDatabase;
+let sandbox: Sandbox;
+beforeAll(async () => {
+  database = await migratedDatabase('backfill');
+  sandbox = await testSandbox({ seed: 8, world: { historyDays: 4, futureDays: 1, messagesPerDay: 15_000 } });
+});
+afterAll(async () => {
+  await sandbox.stop();
+  await database.drop();
+});
+
+describe('backfill', () => {
+  it('extends the warehouse back to --since across quota waits, resumable, with progress', async () => {
+    // The warehouse holds today only.
+    // A busy account: a 1-hour status window keeps each walk from the top within the budget.
+    const config = sandboxConfig(sandbox, { statusWindowHours: 1 });
+    await syncOnce(sandbox, database.warehouse, { streams: ['outbound'], since: new Date(startOfLocalDay(T0, TZ)), config: { statusWindowHours: 1 } });
+    const since = new Date(startOfLocalDay(T0 - 3 * 24 * HOUR, TZ));
+    const progress: BackfillProgress[] = [];
+    const options = {
+      config,
+      warehouse: database.warehouse,
+      logger: testLogger,
+      streams: ['outbound', 'stats'],
+      since,
+      clock: sandbox.clock,
+      client: { timeoutMs: 5000, minBackoffMs: 5, maxBackoffMs: 20 },
+      onProgress: (p: BackfillProgress) => progress.push(p),
+      // Waiting for the next slot moves the emulator's clock instead of sleeping.
+      sleepUntil: async (at: number) => sandbox.clock.set(at),
+    };
+    // Stopped after two passes, as by Ctrl-C, then started again.
+    const first = await runBackfill({ ...options, maxPasses: 2 });
+    expect(first.some((s) => s.outcome === 'deferred')).toBe(true);
+    const final = await runBackfill(options);
+    expect(final.every((s) => s.outcome === 'succeeded')).toBe(true);
+
+    expect(progress.length).toBeGreaterThan(3);
+    expect(progress.filter((p) => p.waitingUntil).length).toBeGreaterThan(1);
+    expect(progress.at(-1)).toMatchObject({ done: 1, etaMs: 0, waitingUntil: undefined });
+    expect(progress[0]!.done).toBeLessThan(progress.at(-1)!.done);
+    expect(formatProgress(progress[0]!)).toMatch(/^backfill: \d+\.\d% of the period held, \d+ rows, \d+ pages, \d+ history requests left this hour, ETA /);
+
+    const now = sandbox.clock.now();
+    for (const channel of ['sms', 'email'] as const) {
+      const held = (await database.warehouse.db.selectFrom('smsc.outbound_messages').select('int_id').where('channel', '=', channel).orderBy('int_id').execute()).map((r) => r.int_id);
+      const newest = BigInt(held.at(-1)!);
+      const truth = sandbox.world
+        .truth('demo', now)
+        .filter((v) => (v.message.format === 8) === (channel === 'email') && v.message.sendTs >= since.getTime() && v.message.intId <= newest)
+        .map((v) => v.message.intId.toString());
+      expect(held).toEqual(truth);
+    }
+    const days = (await database.warehouse.db.selectFrom('smsc.daily_stats').select('day').where('login', '=', 'demo').orderBy('day').execute()).map((r) =>
+      r.day instanceof Date ? `${r.day.getFullYear()}-${String(r.day.getMonth() + 1).padStart(2, '0')}-${String(r.day.getDate()).padStart(2, '0')}` : String(r.day),
+    );
+    expect(days[0]).toBe(localDay(since.getTime(), TZ));
+    expect(days.at(-1)).toBe(localDay(now, TZ));
+    expect(days.length).toBe((Date.parse(days.at(-1)!) - Date.parse(days[0]!)) / 86_400_000 + 1);
+    expect(addDays(days[0]!, days.length - 1)).toBe(days.at(-1));
+
+    const times = sandbox.requests.filter((r) => r.endpoint === 'get_messages').map((r) => r.at);
+    for (const t of times) expect(times.filter((u) => u > t - HOUR && u <= t).length).toBeLessThanOrEqual(30);
+    expect(sandbox.quotas.violations).toEqual([]);
+  });
+});
