@@ -8,7 +8,7 @@ export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
     // Integration tests start emulators, child processes and databases.
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     // The JSON report is what .ci/run counts; the default reporter is for people.
     reporters: ['default', 'json'],

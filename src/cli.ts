@@ -17,6 +17,7 @@ import { runSync, syncSucceeded } from './sync/sync.ts';
 import { parseDateTime } from './time/zoned-time.ts';
 import { openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
 import { migrateToLatest } from './warehouse/migrate.ts';
+import { grantReader } from './warehouse/reader-role.ts';
 import type { Warehouse } from './warehouse/schema.ts';
 
 const program = new Command()
@@ -112,6 +113,18 @@ program
       await scheduler.stop();
       await http?.close();
       logger.info('stopped');
+    });
+  });
+
+program
+  .command('grant-reader')
+  .description('Create (if missing) a read-only role with SELECT on the warehouse, for analysts and BI tools; idempotent')
+  .option('--role <name>', 'role name', 'smsc_reader')
+  .action(async (opts: { role: string }) => {
+    await withWarehouse({ requireAccount: false }, async ({ warehouse, logger }) => {
+      if (warehouse.kind === 'pglite') throw new Error('the embedded warehouse has no other users; grant-reader needs DATABASE_URL');
+      await grantReader(warehouse.db, opts.role);
+      logger.info({ role: opts.role }, `role ${opts.role} may read schema smsc; let a login use it: CREATE ROLE metabase LOGIN PASSWORD '…' IN ROLE ${opts.role}`);
     });
   });
 

@@ -23,6 +23,9 @@ describe('test database harness', () => {
     expect(rows.rows).toEqual([{ id: '9007199254740993', note: 'первая' }]);
     const other = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 't'`.execute(b.warehouse.db);
     expect(other.rows[0]!.n).toBe(0);
+    // Calendar days come back as text on both engines: no time zone can shift them.
+    const day = await sql<{ d: unknown }>`SELECT '2026-06-15'::date AS d`.execute(a.warehouse.db);
+    expect(day.rows[0]!.d).toBe('2026-06-15');
     const version = await sql<{ v: string }>`SELECT version() AS v`.execute(a.warehouse.db);
     expect(version.rows[0]!.v).toMatch(/^PostgreSQL \d+/);
   });

@@ -2,7 +2,9 @@
 // behind the warehouse is, the history quota used this hour, and the warnings that need a
 // person (account stopped by error 2 or 4, replies about to pass SMSC's 7-day horizon).
 import { type Kysely, sql } from 'kysely';
-import type { Config } from '../config.ts';
+import type { AccountConfig, Config } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { completenessWarnings } from '../streams/stats/stream.ts';
 import type { Clock } from '../sandbox/clock.ts';
 import { QuotaLedger } from '../smsc/quota-ledger.ts';
 import { INBOUND_HORIZON_WARNING_MS } from '../streams/inbound/stream.ts';
@@ -37,6 +39,8 @@ export interface AccountStatus {
   readonly streams: readonly StreamStatus[];
 }
 
+const silentLog = createLogger({ level: 'silent' });
+
 export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: Clock): Promise<AccountStatus[]> {
   const now = clock.now();
   const ledger = new QuotaLedger(db, clock);
@@ -66,6 +70,10 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
         warnings.push('replies are about to be lost: the last successful inbound sync is more than 6 days old and SMSC keeps replies 7 days');
       }
       if (last?.outcome === 'failed') warnings.push(`last run failed: ${last.error ?? 'unknown error'}`);
+      if (stream === 'stats') {
+        const tz = config.accounts.find((a) => a.name === account)?.timezone ?? 'Europe/Moscow';
+        warnings.push(...(await completenessWarnings({ db, account: { name: account, timezone: tz } as AccountConfig, clock, log: silentLog })));
+      }
       streams.push({
         stream,
         lastRun: last

@@ -40,6 +40,15 @@ export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
     return stream;
   });
   const ledger = new QuotaLedger(options.warehouse.db, clock, options.quota);
+  // The views count days in each account's zone and reconcile its own login: record both.
+  for (const account of options.config.accounts) {
+    const row = { account: account.name, login: account.login ?? null, timezone: account.timezone, updated_at: new Date(clock.now()) };
+    await options.warehouse.db
+      .insertInto('smsc.accounts')
+      .values(row)
+      .onConflict((oc) => oc.column('account').doUpdateSet({ login: row.login, timezone: row.timezone, updated_at: row.updated_at }))
+      .execute();
+  }
   const perAccount = await Promise.all(
     options.config.accounts.map(async (account) => {
       const metrics = options.metrics;

@@ -1,6 +1,7 @@
 // Opens the warehouse: PostgreSQL through `pg` when a URL is given, otherwise embedded PGlite
 // (PostgreSQL compiled to WebAssembly, files under the data folder). The same queries and
-// migrations serve both; values come back alike (int8 and numeric as exact strings).
+// migrations serve both; values come back alike (int8 and numeric as exact strings, date as
+// YYYY-MM-DD).
 import { mkdirSync } from 'node:fs';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
@@ -23,6 +24,8 @@ export interface OpenWarehouseOptions {
 
 /** int8 stays a string: ids above 2^53 must not be rounded through a JavaScript number. */
 const INT8_OID = 20;
+/** date stays `YYYY-MM-DD`: a calendar day has no time zone to be shifted into. */
+const DATE_OID = 1082;
 
 export async function openWarehouse<DB>(options: OpenWarehouseOptions): Promise<Warehouse<DB>> {
   if (options.databaseUrl) {
@@ -30,7 +33,10 @@ export async function openWarehouse<DB>(options: OpenWarehouseOptions): Promise<
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 5,
       application_name: 'smsc-sync',
-      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (v: string) => v : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID || oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
     });
     // An idle client that loses its server (restart, pg_terminate_backend) must not crash the process.
     pool.on('error', () => {});
@@ -40,7 +46,7 @@ export async function openWarehouse<DB>(options: OpenWarehouseOptions): Promise<
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const pglite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    parsers: { [pgliteTypes.INT8]: (v: string) => v },
+    parsers: { [pgliteTypes.INT8]: (v: string) => v, [pgliteTypes.DATE]: (v: string) => v },
   });
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
   return { db, kind: 'pglite', close: () => db.destroy() };

@@ -198,7 +198,24 @@ export interface CronFiresTable {
   finished_at: Timestamp | null;
 }
 
+export interface AccountsTable {
+  account: string;
+  login: string | null;
+  timezone: string;
+  updated_at: Timestamp;
+}
+
+export interface CompletenessDailyView {
+  day: ColumnType<string, never, never>;
+  account: string;
+  messages_held: number;
+  messages_reported: number;
+  gap: number;
+}
+
 export interface Warehouse {
+  'smsc.accounts': AccountsTable;
+  'smsc.completeness_daily': CompletenessDailyView;
   'smsc.cron_fires': CronFiresTable;
   'smsc.daily_stats': DailyStatsTable;
   'smsc.tariff_zones': TariffZonesTable;

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.ts';
 import { money } from '../../src/sandbox/endpoints.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import type { MessageView } from '../../src/sandbox/world.ts';
+import type { QuotaPolicy } from '../../src/smsc/quota-ledger.ts';
 import type { StreamOptions } from '../../src/streams/stream.ts';
 import type { RunSummary } from '../../src/sync/run-stream.ts';
 import { runSync } from '../../src/sync/sync.ts';
@@ -40,7 +41,7 @@ export function sandboxConfig(sandbox: Sandbox, overrides: Partial<Config> = {})
 export function syncOnce(
   sandbox: Sandbox,
   warehouse: Db<Warehouse>,
-  options: { streams?: string[]; since?: Date; config?: Partial<Config>; streamOptions?: Partial<StreamOptions> } = {},
+  options: { streams?: string[]; since?: Date; config?: Partial<Config>; streamOptions?: Partial<StreamOptions>; quota?: Partial<QuotaPolicy> } = {},
 ): Promise<RunSummary[]> {
   return runSync({
     config: sandboxConfig(sandbox, options.config),
@@ -51,6 +52,7 @@ export function syncOnce(
     clock: sandbox.clock,
     client: { timeoutMs: 5000, minBackoffMs: 5, maxBackoffMs: 20 },
     ...(options.streamOptions ? { streamOptions: options.streamOptions } : {}),
+    ...(options.quota ? { quota: options.quota } : {}),
   });
 }
 

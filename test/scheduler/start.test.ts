@@ -63,7 +63,7 @@ describe('three start replicas on one database', () => {
     const db = database.warehouse.db;
     const fires = await db.selectFrom('smsc.cron_fires').select(['key', 'claimed_by']).execute();
     const jobsFired = (job: string) => fires.filter((f) => f.key.startsWith(`${job}:demo:`)).length;
-    expect(jobsFired('outbound')).toBeGreaterThanOrEqual(4);
+    expect(jobsFired('outbound')).toBeGreaterThanOrEqual(2);
     // Each fire (one key per job and scheduled second) ran one run of its stream, on one replica.
     const runs = await sql<{ stream: string; n: number }>`SELECT stream, count(*)::int AS n FROM smsc.sync_runs GROUP BY stream ORDER BY stream`.execute(db);
     expect(Object.fromEntries(runs.rows.map((r) => [r.stream, r.n]))).toEqual({ inbound: jobsFired('inbound'), outbound: jobsFired('outbound'), tariffs: jobsFired('tariffs') });

@@ -3,6 +3,7 @@
 // corrections) to today (partial), and walks back day by day to --since (a first run: 7
 // days). SMSC allows 3 stats requests a minute: when the minute's budget is spent the cursor
 // keeps what was read and the next run goes on, with no day skipped.
+import { sql } from 'kysely';
 import { QuotaDeferredError } from '../../smsc/errors.ts';
 import { addDays, localDay, smscDate } from '../../time/calendar.ts';
 import { loadCursor } from '../store.ts';
@@ -18,7 +19,15 @@ export interface StatsCursor {
   readonly newest?: string | undefined;
   /** How far back the walk goes (the first run's or a backfill's --since), kept until reached. */
   readonly target?: string | undefined;
+  /**
+   * Balances of days read in the last RECENT_TTL_MS: a run resumed after the quota cut the
+   * last one short skips them. Without it, reading two balances of two recent days (4
+   * requests) against 3 a minute would restart every run and never reach the fourth.
+   */
+  readonly recent?: Readonly<Record<string, { readonly balances: readonly string[]; readonly at: string }>> | undefined;
 }
+
+const RECENT_TTL_MS = 10 * 60_000;
 
 export const statsStream: Stream = {
   name: 'stats',
@@ -57,24 +66,55 @@ export const statsStream: Stream = {
         if (cursor) await backward();
       }
     } catch (error) {
+      // The completeness check waits for a run that read to the end.
       if (error instanceof QuotaDeferredError) return { deferredUntil: error.retryAt } satisfies StreamResult;
       throw error;
     }
-    return {};
+    return { warnings: await completenessWarnings(ctx) };
   },
 };
 
 /**
- * Reads one day (every balance asked for) and commits its rows; the day's last balance moves
- * the cursor as `advance` says. Undefined when the run was asked to stop.
+ * The completeness check, after every stats run: days (of the last 60) on which the history
+ * held and SMSC's statistics disagree on the number of messages, said aloud, never silently.
+ */
+export async function completenessWarnings(ctx: Pick<StreamContext, 'db' | 'account' | 'clock' | 'log'>): Promise<string[]> {
+  const since = localDay(ctx.clock.now() - 60 * 86_400_000, ctx.account.timezone);
+  const gaps = await ctx.db
+    .selectFrom('smsc.completeness_daily')
+    .select(['day', 'messages_held', 'messages_reported', 'gap'])
+    .where('account', '=', ctx.account.name)
+    .where('gap', '!=', 0)
+    .where(sql<boolean>`day >= ${since}::date`)
+    .orderBy('day')
+    .execute();
+  return gaps.map((g) => {
+    const day = String(g.day);
+    const message = `${day}: SMSC counts ${g.messages_reported} messages, the warehouse holds ${g.messages_held} (${g.gap > 0 ? `${g.gap} missing` : `${-g.gap} more`})`;
+    ctx.log.warn({ stream: 'stats', day, held: g.messages_held, reported: g.messages_reported, gap: g.gap }, `completeness gap: ${message}`);
+    return `completeness gap on ${message}`;
+  });
+}
+
+/**
+ * Reads one day's balances not read in the last RECENT_TTL_MS and commits each page; the
+ * day's last balance moves the cursor as `advance` says. Undefined when the run was asked to
+ * stop.
  */
 async function readDay(ctx: StreamContext, day: string, cursor: StatsCursor, advance: (c: StatsCursor) => StatsCursor): Promise<StatsCursor | undefined> {
   const balances = ctx.options.statsElectronic ? (['main', 'electronic'] as const) : (['main'] as const);
-  let next = cursor;
+  const now = ctx.clock.now();
+  const recent = Object.fromEntries(Object.entries(cursor.recent ?? {}).filter(([, r]) => now - Date.parse(r.at) < RECENT_TTL_MS));
+  const read = new Set<string>(recent[day]?.balances ?? []);
+  let next: StatsCursor = { ...cursor, recent };
+  if (balances.every((b) => read.has(b))) return advance(next);
   for (const balance of balances) {
+    if (read.has(balance)) continue;
     if (ctx.signal?.aborted) return undefined;
     const page = await ctx.api.getStat({ start: smscDate(day), end: smscDate(day), electronic: balance === 'electronic' }, ctx.runId);
-    next = balance === balances[balances.length - 1] ? advance(cursor) : cursor;
+    read.add(balance);
+    const marked = { ...next, recent: { ...next.recent, [day]: { balances: [...read], at: new Date(ctx.clock.now()).toISOString() } } };
+    next = balances.every((b) => read.has(b)) ? advance(marked) : marked;
     await commitPage(ctx, 'stats', page, (raw) => normalizeStat(raw, day, balance), upsertStats, next);
   }
   return next;
