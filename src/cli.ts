@@ -42,14 +42,8 @@ program
   .action(async (opts: { streams: string[]; since?: string }) => {
     await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
       const since = opts.since ? new Date(parseDateTime(opts.since, config.accounts[0]!.timezone)!) : undefined;
-      const controller = new AbortController();
-      const stop = () => {
-        logger.warn('stopping after the page in flight');
-        controller.abort();
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since, signal: controller.signal });
+      const signal = abortOnSignal(logger, 'stopping after the page in flight');
+      const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since, signal });
       if (!syncSucceeded(summaries)) process.exitCode = 1;
     });
   });
@@ -62,13 +56,7 @@ program
   .action(async (opts: { since: string; streams: string[] }) => {
     await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
       const since = new Date(parseDateTime(opts.since, config.accounts[0]!.timezone)!);
-      const controller = new AbortController();
-      const stop = () => {
-        logger.warn('stopping after the page in flight; run backfill again to go on');
-        controller.abort();
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      const signal = abortOnSignal(logger, 'stopping after the page in flight; run backfill again to go on');
       const tty = process.stderr.isTTY;
       const summaries = await runBackfill({
         config,
@@ -76,7 +64,7 @@ program
         logger,
         streams: opts.streams,
         since,
-        signal: controller.signal,
+        signal,
         onProgress: (p) => {
           if (tty) process.stderr.write(`\r${formatProgress(p)}\x1b[K`);
           else logger.info({ ...p }, formatProgress(p));
@@ -207,6 +195,18 @@ async function withWarehouse(
   } finally {
     await warehouse.close();
   }
+}
+
+/** A signal aborted by the first SIGTERM or SIGINT, which is logged with what happens next. */
+function abortOnSignal(logger: Logger, message: string): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => {
+    logger.warn(message);
+    controller.abort();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return controller.signal;
 }
 
 function list(value: string): string[] {
