@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { Clock } from '../sandbox/clock.ts';
 import type { SmscClient } from '../smsc/client.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
-import type { Normalized } from './outbound/normalize.ts';
+import type { Normalized } from './values.ts';
 import { insertRejected, saveCursor, type UpsertCounts } from './store.ts';
 import { exactJson } from './values.ts';
 

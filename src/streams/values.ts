@@ -4,6 +4,19 @@
 // the field and the reason, and the row goes to rejected_rows.
 import { parseDateTime } from '../time/zoned-time.ts';
 
+/** What a normalizer makes of one API row: the row, or why it goes to rejected_rows. */
+export type Normalized<T> = { readonly row: T } | { readonly rejected: string };
+
+/** Runs a normalizer body: a RowRejected it throws becomes `{ rejected: reason }`. */
+export function normalizeWith<T>(body: () => T): Normalized<T> {
+  try {
+    return { row: body() };
+  } catch (error) {
+    if (error instanceof RowRejected) return { rejected: error.message };
+    throw error;
+  }
+}
+
 /** A row that cannot be normalized; the message is the reason stored in rejected_rows. */
 export class RowRejected extends Error {
   constructor(reason: string) {

@@ -1,6 +1,5 @@
 // Replies (get_answers, fmt=3) to warehouse rows. Pure: no IO.
-import type { Normalized } from '../outbound/normalize.ts';
-import { exactJson, instant, int64, isPlainObject, optionalInstant, optionalText, RowRejected, text } from '../values.ts';
+import { exactJson, instant, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalText, RowRejected, text } from '../values.ts';
 
 export interface InboundRow {
   readonly id: string;
@@ -14,25 +13,20 @@ export interface InboundRow {
 
 /** Normalizes one reply; `received`/`sent` may be zone-local dates or Unix timestamps. */
 export function normalizeInbound(raw: unknown, timeZone: string): Normalized<InboundRow> {
-  try {
+  return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
     const rawJson = exactJson(raw);
     if (rawJson.includes('\\u0000')) throw new RowRejected('contains a NUL byte, which PostgreSQL cannot store');
     const phone = text(raw.phone, 'phone').trim();
     if (phone === '') throw new RowRejected('phone: missing');
     return {
-      row: {
-        id: int64(raw.id, 'id'),
-        phone,
-        to_phone: optionalText(raw.to_phone, 'to_phone'),
-        message: optionalText(raw.message, 'message') ?? '',
-        received_at: instant(undefined, raw.received, timeZone, 'received'),
-        sent_at: optionalInstant(undefined, raw.sent, timeZone, 'sent'),
-        raw: rawJson,
-      },
+      id: int64(raw.id, 'id'),
+      phone,
+      to_phone: optionalText(raw.to_phone, 'to_phone'),
+      message: optionalText(raw.message, 'message') ?? '',
+      received_at: instant(undefined, raw.received, timeZone, 'received'),
+      sent_at: optionalInstant(undefined, raw.sent, timeZone, 'sent'),
+      raw: rawJson,
     };
-  } catch (error) {
-    if (error instanceof RowRejected) return { rejected: error.message };
-    throw error;
-  }
+  });
 }

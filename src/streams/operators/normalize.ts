@@ -1,7 +1,6 @@
 // Operator lookups (info.php?get_operator, fmt=3, one object per number) to phone_operators
 // rows. Pure: no IO. A number SMSC does not know is stored as such (found = false).
-import type { Normalized } from '../outbound/normalize.ts';
-import { exactJson, isPlainObject, optionalInt32, optionalText, RowRejected, text } from '../values.ts';
+import { exactJson, isPlainObject, type Normalized, normalizeWith, optionalInt32, optionalText, RowRejected, text } from '../values.ts';
 
 export interface PhoneOperatorRow {
   readonly phone: string;
@@ -16,13 +15,13 @@ export interface PhoneOperatorRow {
 }
 
 export function normalizeOperator(raw: unknown): Normalized<PhoneOperatorRow> {
-  try {
+  return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${typeof raw}`);
     const phone = text(raw.phone, 'phone').trim();
     if (!/^\d{7,15}$/.test(phone)) throw new RowRejected(`phone: expected digits, got "${phone.slice(0, 20)}"`);
     if (raw.error_code !== undefined) {
       if (Number(raw.error_code) !== 3) throw new RowRejected(`error_code: ${String(raw.error_code)} for this number`);
-      return { row: { phone, found: false, country: null, operator: null, region: null, mcc: null, mnc: null, tz: null, raw: exactJson(raw) } };
+      return { phone, found: false, country: null, operator: null, region: null, mcc: null, mnc: null, tz: null, raw: exactJson(raw) };
     }
     // mcc and mnc are text: an MNC sent as the number 1 cannot be told from "01", so it is kept as sent.
     const code = (v: unknown, field: string) => {
@@ -31,20 +30,15 @@ export function normalizeOperator(raw: unknown): Normalized<PhoneOperatorRow> {
       return s === '' ? null : s;
     };
     return {
-      row: {
-        phone,
-        found: true,
-        country: optionalText(raw.country, 'country'),
-        operator: optionalText(raw.operator, 'operator'),
-        region: optionalText(raw.region, 'region'),
-        mcc: code(raw.mcc, 'mcc'),
-        mnc: code(raw.mnc, 'mnc'),
-        tz: optionalInt32(raw.tz, 'tz'),
-        raw: exactJson(raw),
-      },
+      phone,
+      found: true,
+      country: optionalText(raw.country, 'country'),
+      operator: optionalText(raw.operator, 'operator'),
+      region: optionalText(raw.region, 'region'),
+      mcc: code(raw.mcc, 'mcc'),
+      mnc: code(raw.mnc, 'mnc'),
+      tz: optionalInt32(raw.tz, 'tz'),
+      raw: exactJson(raw),
     };
-  } catch (error) {
-    if (error instanceof RowRejected) return { rejected: error.message };
-    throw error;
-  }
+  });
 }

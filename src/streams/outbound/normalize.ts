@@ -1,19 +1,6 @@
 // Sent-message history rows (get_messages, fmt=3) to warehouse rows. Pure: no IO.
 import { EMAIL_FORMAT, isFinalStatus } from '../../smsc/codes.ts';
-import {
-  decimal,
-  exactJson,
-  instant,
-  int32,
-  int64,
-  isPlainObject,
-  optionalInstant,
-  optionalInt32,
-  optionalInt64,
-  optionalText,
-  RowRejected,
-  text,
-} from '../values.ts';
+import { decimal, exactJson, instant, int32, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalInt32, optionalInt64, optionalText, RowRejected, text } from '../values.ts';
 
 /** A normalized history row, ready for `upsertOutbound`. */
 export interface OutboundRow {
@@ -44,14 +31,13 @@ export interface OutboundRow {
   readonly raw: string;
 }
 
-export type Normalized<T> = { readonly row: T } | { readonly rejected: string };
 
 /**
  * Normalizes one history row. Dates are read in `timeZone` where no Unix timestamp is given;
  * `mccmnc` splits into MCC (3 digits) and MNC (the rest, as text); empty or 0 become nulls.
  */
 export function normalizeOutbound(raw: unknown, timeZone: string): Normalized<OutboundRow> {
-  try {
+  return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
     const rawJson = exactJson(raw);
     if (rawJson.includes('\\u0000')) throw new RowRejected('contains a NUL byte, which PostgreSQL cannot store');
@@ -63,37 +49,32 @@ export function normalizeOutbound(raw: unknown, timeZone: string): Normalized<Ou
     const phone = text(raw.phone, 'phone').trim();
     if (phone === '') throw new RowRejected('phone: missing');
     return {
-      row: {
-        int_id: int64(raw.int_id, 'int_id'),
-        message_id: optionalInt64(raw.id, 'id'),
-        channel: format === EMAIL_FORMAT ? 'email' : 'sms',
-        phone,
-        status,
-        status_name: optionalText(raw.status_name, 'status_name'),
-        is_final: isFinalStatus(status),
-        err: optionalInt32(raw.err, 'err'),
-        sent_at: instant(raw.send_timestamp, raw.send_date, timeZone, 'send_date'),
-        status_changed_at: optionalInstant(raw.last_timestamp, raw.last_date, timeZone, 'last_date'),
-        mccmnc: known ? mccmnc : null,
-        mcc: known ? mccmnc.slice(0, 3) : null,
-        mnc: known ? mccmnc.slice(3) : null,
-        country: emptyToNull(optionalText(raw.country, 'country')),
-        operator: emptyToNull(optionalText(raw.operator, 'operator')),
-        region: emptyToNull(optionalText(raw.region, 'region')),
-        cost: decimal(raw.cost ?? '0', 'cost'),
-        sender_id: optionalText(raw.sender_id, 'sender_id'),
-        message: optionalText(raw.message, 'message') ?? '',
-        type: optionalInt32(raw.type, 'type'),
-        sms_cnt: optionalInt32(raw.sms_cnt, 'sms_cnt'),
-        format,
-        crc: optionalInt64(raw.crc, 'crc'),
-        raw: rawJson,
-      },
+      int_id: int64(raw.int_id, 'int_id'),
+      message_id: optionalInt64(raw.id, 'id'),
+      channel: format === EMAIL_FORMAT ? 'email' : 'sms',
+      phone,
+      status,
+      status_name: optionalText(raw.status_name, 'status_name'),
+      is_final: isFinalStatus(status),
+      err: optionalInt32(raw.err, 'err'),
+      sent_at: instant(raw.send_timestamp, raw.send_date, timeZone, 'send_date'),
+      status_changed_at: optionalInstant(raw.last_timestamp, raw.last_date, timeZone, 'last_date'),
+      mccmnc: known ? mccmnc : null,
+      mcc: known ? mccmnc.slice(0, 3) : null,
+      mnc: known ? mccmnc.slice(3) : null,
+      country: emptyToNull(optionalText(raw.country, 'country')),
+      operator: emptyToNull(optionalText(raw.operator, 'operator')),
+      region: emptyToNull(optionalText(raw.region, 'region')),
+      cost: decimal(raw.cost ?? '0', 'cost'),
+      sender_id: optionalText(raw.sender_id, 'sender_id'),
+      message: optionalText(raw.message, 'message') ?? '',
+      type: optionalInt32(raw.type, 'type'),
+      sms_cnt: optionalInt32(raw.sms_cnt, 'sms_cnt'),
+      format,
+      crc: optionalInt64(raw.crc, 'crc'),
+      raw: rawJson,
     };
-  } catch (error) {
-    if (error instanceof RowRejected) return { rejected: error.message };
-    throw error;
-  }
+  });
 }
 
 function emptyToNull(value: string | null): string | null {

@@ -1,6 +1,5 @@
 // Short-link counters (tinyurls.php?get=1, fmt=3) to a daily snapshot row. Pure: no IO.
-import type { Normalized } from '../outbound/normalize.ts';
-import { exactJson, int32, int64, isPlainObject, optionalText, RowRejected } from '../values.ts';
+import { exactJson, int32, int64, isPlainObject, type Normalized, normalizeWith, optionalText, RowRejected } from '../values.ts';
 
 export interface ShortLinkRow {
   readonly link_id: string;
@@ -15,23 +14,18 @@ export interface ShortLinkRow {
 }
 
 export function normalizeShortLink(raw: unknown, day: string): Normalized<ShortLinkRow> {
-  try {
+  return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${typeof raw}`);
     return {
-      row: {
-        link_id: int64(raw.id, 'id'),
-        day,
-        link: optionalText(raw.link, 'link'),
-        cnt: int32(raw.cnt, 'cnt'),
-        cnt_day: int32(raw.cnt_day, 'cnt_day'),
-        cnt_yes: int32(raw.cnt_yes, 'cnt_yes'),
-        cnt_mon: int32(raw.cnt_mon, 'cnt_mon'),
-        cnt_pmon: int32(raw.cnt_pmon, 'cnt_pmon'),
-        raw: exactJson(raw),
-      },
+      link_id: int64(raw.id, 'id'),
+      day,
+      link: optionalText(raw.link, 'link'),
+      cnt: int32(raw.cnt, 'cnt'),
+      cnt_day: int32(raw.cnt_day, 'cnt_day'),
+      cnt_yes: int32(raw.cnt_yes, 'cnt_yes'),
+      cnt_mon: int32(raw.cnt_mon, 'cnt_mon'),
+      cnt_pmon: int32(raw.cnt_pmon, 'cnt_pmon'),
+      raw: exactJson(raw),
     };
-  } catch (error) {
-    if (error instanceof RowRejected) return { rejected: error.message };
-    throw error;
-  }
+  });
 }

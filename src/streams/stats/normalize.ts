@@ -1,6 +1,5 @@
 // Statistics rows (get_stat, fmt=3: one per login) to daily_stats rows. Pure: no IO.
-import type { Normalized } from '../outbound/normalize.ts';
-import { decimal, exactJson, int32, isPlainObject, RowRejected, text } from '../values.ts';
+import { decimal, exactJson, int32, isPlainObject, type Normalized, normalizeWith, RowRejected, text } from '../values.ts';
 
 export interface DailyStatsRow {
   readonly login: string;
@@ -14,26 +13,21 @@ export interface DailyStatsRow {
 }
 
 export function normalizeStat(raw: unknown, day: string, balance: 'main' | 'electronic'): Normalized<DailyStatsRow> {
-  try {
+  return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${typeof raw}`);
     const login = text(raw.login, 'login').trim();
     if (login === '') throw new RowRejected('login: missing');
     const currency = text(raw.currency ?? '', 'currency').trim().toUpperCase();
     if (!/^[A-Z]{3}$/.test(currency)) throw new RowRejected(`currency: expected a three-letter code, got "${currency.slice(0, 10)}"`);
     return {
-      row: {
-        login,
-        day,
-        balance,
-        messages: int32(raw.sms, 'sms'),
-        credit: decimal(raw.credit, 'credit'),
-        debit: decimal(raw.debit, 'debit'),
-        currency,
-        raw: exactJson(raw),
-      },
+      login,
+      day,
+      balance,
+      messages: int32(raw.sms, 'sms'),
+      credit: decimal(raw.credit, 'credit'),
+      debit: decimal(raw.debit, 'debit'),
+      currency,
+      raw: exactJson(raw),
     };
-  } catch (error) {
-    if (error instanceof RowRejected) return { rejected: error.message };
-    throw error;
-  }
+  });
 }
