@@ -130,8 +130,7 @@ async function serve(state: State, req: IncomingMessage, res: ServerResponse): P
       ...(quotaRule ? { quotaRule } : {}),
       credentialsInUrl: url.searchParams.has('psw') || url.searchParams.has('apikey'),
     });
-  const send = (r: Rendered, status = 200) => {
-    const bytes = encodeBody(r.body, charset);
+  const send = (r: Rendered, status = 200, bytes = encodeBody(r.body, charset)) => {
     res.writeHead(status, { 'content-type': `${r.contentType}; charset=${charsetName(charset)}`, 'content-length': bytes.length });
     res.end(bytes);
   };
@@ -183,7 +182,9 @@ async function serve(state: State, req: IncomingMessage, res: ServerResponse): P
   }
   if (fault?.kind === 'corruptRows') {
     record('fault corruptRows', login);
-    return send(fmt === 3 ? corruptRows(answer, fault) : answer);
+    if (fmt !== 3) return send(answer);
+    const corrupted = corruptRows(answer, fault);
+    return send(corrupted, 200, withRawBytes(corrupted.body, charset));
   }
   if (fault?.kind === 'truncate') {
     record('fault truncate', login);
@@ -226,6 +227,22 @@ function corruptRows(answer: Rendered, fault: FaultSpec): Rendered {
     }
   });
   return { ...answer, body: JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? JSON.rawJSON(v.toString()) : v)) };
+}
+
+/**
+ * The body's bytes, where each escape `\\udc80`…`\\udcff` a corrupting patch wrote (the way
+ * utf8.ts decodes a stray byte) is sent as that raw byte: invalid UTF-8 on the wire.
+ */
+function withRawBytes(body: string, charset: string): Buffer {
+  const parts: Buffer[] = [];
+  const escape = /(?<!\\)((?:\\\\)*)\\u(dc[89a-f][0-9a-f])/gi;
+  let last = 0;
+  for (const m of body.matchAll(escape)) {
+    parts.push(encodeBody(body.slice(last, m.index) + m[1], charset), Buffer.from([Number.parseInt(m[2]!, 16) - 0xdc00]));
+    last = m.index + m[0].length;
+  }
+  parts.push(encodeBody(body.slice(last), charset));
+  return Buffer.concat(parts);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

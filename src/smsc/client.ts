@@ -10,6 +10,7 @@ import { type Clock, systemClock } from '../sandbox/clock.ts';
 import { type Endpoint, ENDPOINT_ROUTES, requestFingerprint } from './endpoints.ts';
 import { AccountStoppedError, QuotaDeferredError, SmscError, TransportError } from './errors.ts';
 import { parseExactJson } from './json.ts';
+import { decodeUtf8 } from './utf8.ts';
 import { credentialsHash, type QuotaLedger, type RequestOutcome } from './quota-ledger.ts';
 
 export interface SmscClientOptions {
@@ -162,6 +163,11 @@ export class SmscClient {
     });
   }
 
+  /** History (get_messages) requests the account may still send this rolling hour, by the ledger. */
+  async historyRequestsLeft(): Promise<number> {
+    return (await this.#ledger.historyBudget(this.account.name)).remaining;
+  }
+
   /** Closes the connection pools. */
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((p) => p.close()));
@@ -238,7 +244,8 @@ export class SmscClient {
         const bytes = Buffer.from(await res.body.arrayBuffer());
         const charset = /charset=([\w-]+)/i.exec(String(res.headers['content-type'] ?? ''))?.[1]?.toLowerCase();
         // utf-8 is asked for; should SMSC answer in its default windows-1251 anyway, read that.
-        const text = charset && charset !== 'utf-8' && charset !== 'utf8' ? new TextDecoder(charset).decode(bytes) : bytes.toString('utf8');
+        // Bytes that are not UTF-8 are kept recognisable (see utf8.ts), never replaced by U+FFFD.
+        const text = charset && charset !== 'utf-8' && charset !== 'utf8' ? new TextDecoder(charset).decode(bytes) : decodeUtf8(bytes);
         return { status: res.statusCode, text };
       } catch (error) {
         lastError = error;

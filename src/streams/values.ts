@@ -2,6 +2,7 @@
 // numeric strings, 64-bit ids beyond 2^53, money as "1.60" (or "1,60"), and dates as
 // `DD.MM.YYYY hh:mm:ss` beside Unix timestamps. Anything that does not fit is refused with
 // the field and the reason, and the row goes to rejected_rows.
+import { escapedByte } from '../smsc/utf8.ts';
 import { parseDateTime } from '../time/zoned-time.ts';
 
 /** What a normalizer makes of one API row: the row, or why it goes to rejected_rows. */
@@ -84,7 +85,10 @@ export function text(value: unknown, field: string): string {
   else throw new RowRejected(`${field}: expected text, got ${describe(value)}`);
   if (s.includes('\u0000')) throw new RowRejected(`${field}: contains a NUL byte, which PostgreSQL text cannot hold`);
   if (s.length > MAX_TEXT) throw new RowRejected(`${field}: ${s.length} characters, more than the ${MAX_TEXT} accepted`);
-  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)) throw new RowRejected(`${field}: invalid UTF-16 (a lone surrogate)`);
+  if (LONE_SURROGATE.test(s)) {
+    const byte = escapedByte(s);
+    throw new RowRejected(byte !== undefined ? `${field}: not valid UTF-8 (byte 0x${byte.toString(16).toUpperCase()})` : `${field}: invalid UTF-16 (a lone surrogate)`);
+  }
   return s;
 }
 
@@ -118,6 +122,27 @@ export function optionalInstant(timestamp: unknown, date: unknown, timeZone: str
 function plausible(ms: number, field: string, source: unknown): Date {
   if (!(ms >= EARLIEST && ms < LATEST)) throw new RowRejected(`${field}: ${describe(source)} is outside 2000–2100`);
   return new Date(ms);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** `\u0000` or a lone-surrogate escape in JSON text (an odd number of backslashes before the u). */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+/**
+ * An API object as JSON text for a jsonb column. jsonb holds neither NUL nor a lone surrogate,
+ * in any field, read or not: such a row is refused here, with the reason, and not at insert
+ * time, where it would fail its whole page.
+ */
+export function storableJson(value: unknown): string {
+  const json = exactJson(value);
+  const m = UNSTORABLE_ESCAPE.exec(json);
+  if (m) {
+    const escape = m[0].slice(m[0].lastIndexOf('\\u'));
+    if (escape === '\\u0000') throw new RowRejected('contains a NUL byte, which PostgreSQL cannot store');
+    const code = Number.parseInt(escape.slice(2), 16);
+    throw new RowRejected(code >= 0xdc80 && code <= 0xdcff ? `not valid UTF-8 (byte 0x${(code - 0xdc00).toString(16).toUpperCase()})` : 'invalid UTF-16 (a lone surrogate)');
+  }
+  return json;
 }
 
 /** JSON text of an API object with 64-bit integers exact (BigInt written as a bare number). */

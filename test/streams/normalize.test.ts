@@ -69,7 +69,7 @@ describe('normalizeOutbound', () => {
     expect(reason({ status: 'ok' })).toBe('status: expected a whole number, got "ok"');
     expect(reason({ mccmnc: '25O01' })).toBe('mccmnc: expected 5 or 6 digits, got "25O01"');
     expect(reason({ phone: '' })).toBe('phone: missing');
-    expect(reason({ message: 'a\u0000b' })).toBe('contains a NUL byte, which PostgreSQL cannot store');
+    expect(reason({ message: 'a\u0000b' })).toBe('message: contains a NUL byte, which PostgreSQL text cannot hold');
     expect(reason({ message: 'я'.repeat(70_000) })).toBe('message: 70000 characters, more than the 65536 accepted');
     expect(reason({ message: 'bad \uD800 surrogate' })).toBe('message: invalid UTF-16 (a lone surrogate)');
     expect(normalizeOutbound([1, 2], TZ)).toEqual({ rejected: 'expected an object, got a list' });

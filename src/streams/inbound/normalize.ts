@@ -1,5 +1,5 @@
 // Replies (get_answers, fmt=3) to warehouse rows. Pure: no IO.
-import { exactJson, instant, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalText, RowRejected, text } from '../values.ts';
+import { storableJson, instant, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalText, RowRejected, text } from '../values.ts';
 
 export interface InboundRow {
   readonly id: string;
@@ -15,8 +15,6 @@ export interface InboundRow {
 export function normalizeInbound(raw: unknown, timeZone: string): Normalized<InboundRow> {
   return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
-    const rawJson = exactJson(raw);
-    if (rawJson.includes('\\u0000')) throw new RowRejected('contains a NUL byte, which PostgreSQL cannot store');
     const phone = text(raw.phone, 'phone').trim();
     if (phone === '') throw new RowRejected('phone: missing');
     return {
@@ -26,7 +24,8 @@ export function normalizeInbound(raw: unknown, timeZone: string): Normalized<Inb
       message: optionalText(raw.message, 'message') ?? '',
       received_at: instant(undefined, raw.received, timeZone, 'received'),
       sent_at: optionalInstant(undefined, raw.sent, timeZone, 'sent'),
-      raw: rawJson,
+      // Last, so that a bad value in a field that is read is refused with the field's name.
+      raw: storableJson(raw),
     };
   });
 }

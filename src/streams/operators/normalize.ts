@@ -1,6 +1,6 @@
 // Operator lookups (info.php?get_operator, fmt=3, one object per number) to phone_operators
 // rows. Pure: no IO. A number SMSC does not know is stored as such (found = false).
-import { exactJson, isPlainObject, type Normalized, normalizeWith, optionalInt32, optionalText, RowRejected, text } from '../values.ts';
+import { storableJson, isPlainObject, type Normalized, normalizeWith, optionalInt32, optionalText, RowRejected, text } from '../values.ts';
 
 export interface PhoneOperatorRow {
   readonly phone: string;
@@ -21,7 +21,7 @@ export function normalizeOperator(raw: unknown): Normalized<PhoneOperatorRow> {
     if (!/^\d{7,15}$/.test(phone)) throw new RowRejected(`phone: expected digits, got "${phone.slice(0, 20)}"`);
     if (raw.error_code !== undefined) {
       if (Number(raw.error_code) !== 3) throw new RowRejected(`error_code: ${String(raw.error_code)} for this number`);
-      return { phone, found: false, country: null, operator: null, region: null, mcc: null, mnc: null, tz: null, raw: exactJson(raw) };
+      return { phone, found: false, country: null, operator: null, region: null, mcc: null, mnc: null, tz: null, raw: storableJson(raw) };
     }
     // mcc and mnc are text: an MNC sent as the number 1 cannot be told from "01", so it is kept as sent.
     const code = (v: unknown, field: string) => {
@@ -38,7 +38,7 @@ export function normalizeOperator(raw: unknown): Normalized<PhoneOperatorRow> {
       mcc: code(raw.mcc, 'mcc'),
       mnc: code(raw.mnc, 'mnc'),
       tz: optionalInt32(raw.tz, 'tz'),
-      raw: exactJson(raw),
+      raw: storableJson(raw),
     };
   });
 }

@@ -1,6 +1,6 @@
 // Sent-message history rows (get_messages, fmt=3) to warehouse rows. Pure: no IO.
 import { EMAIL_FORMAT, isFinalStatus } from '../../smsc/codes.ts';
-import { decimal, exactJson, instant, int32, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalInt32, optionalInt64, optionalText, RowRejected, text } from '../values.ts';
+import { decimal, storableJson, instant, int32, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalInt32, optionalInt64, optionalText, RowRejected, text } from '../values.ts';
 
 /** A normalized history row, ready for `upsertOutbound`. */
 export interface OutboundRow {
@@ -39,8 +39,6 @@ export interface OutboundRow {
 export function normalizeOutbound(raw: unknown, timeZone: string): Normalized<OutboundRow> {
   return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
-    const rawJson = exactJson(raw);
-    if (rawJson.includes('\\u0000')) throw new RowRejected('contains a NUL byte, which PostgreSQL cannot store');
     const status = int32(raw.status, 'status');
     const format = optionalInt32(raw.format, 'format') ?? 0;
     const mccmnc = optionalText(raw.mccmnc, 'mccmnc')?.trim() ?? '';
@@ -72,7 +70,8 @@ export function normalizeOutbound(raw: unknown, timeZone: string): Normalized<Ou
       sms_cnt: optionalInt32(raw.sms_cnt, 'sms_cnt'),
       format,
       crc: optionalInt64(raw.crc, 'crc'),
-      raw: rawJson,
+      // Last, so that a bad value in a field that is read is refused with the field's name.
+      raw: storableJson(raw),
     };
   });
 }

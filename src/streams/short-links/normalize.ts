@@ -1,5 +1,5 @@
 // Short-link counters (tinyurls.php?get=1, fmt=3) to a daily snapshot row. Pure: no IO.
-import { exactJson, int32, int64, isPlainObject, type Normalized, normalizeWith, optionalText, RowRejected } from '../values.ts';
+import { storableJson, int32, int64, isPlainObject, type Normalized, normalizeWith, optionalText, RowRejected } from '../values.ts';
 
 export interface ShortLinkRow {
   readonly link_id: string;
@@ -25,7 +25,7 @@ export function normalizeShortLink(raw: unknown, day: string): Normalized<ShortL
       cnt_yes: int32(raw.cnt_yes, 'cnt_yes'),
       cnt_mon: int32(raw.cnt_mon, 'cnt_mon'),
       cnt_pmon: int32(raw.cnt_pmon, 'cnt_pmon'),
-      raw: exactJson(raw),
+      raw: storableJson(raw),
     };
   });
 }

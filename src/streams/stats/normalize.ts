@@ -1,5 +1,5 @@
 // Statistics rows (get_stat, fmt=3: one per login) to daily_stats rows. Pure: no IO.
-import { decimal, exactJson, int32, isPlainObject, type Normalized, normalizeWith, RowRejected, text } from '../values.ts';
+import { decimal, storableJson, int32, isPlainObject, type Normalized, normalizeWith, RowRejected, text } from '../values.ts';
 
 export interface DailyStatsRow {
   readonly login: string;
@@ -27,7 +27,7 @@ export function normalizeStat(raw: unknown, day: string, balance: 'main' | 'elec
       credit: decimal(raw.credit, 'credit'),
       debit: decimal(raw.debit, 'debit'),
       currency,
-      raw: exactJson(raw),
+      raw: storableJson(raw),
     };
   });
 }

@@ -1,6 +1,6 @@
 // The price list (get_price, fmt=3) to rows with history: zones, per-operator codes and the
 // e-mail price. Pure: no IO. An unreadable zone or code is refused on its own; the rest apply.
-import { decimal, exactJson, isPlainObject, optionalText, RowRejected, text } from '../values.ts';
+import { decimal, exactJson, storableJson, isPlainObject, optionalText, RowRejected, text } from '../values.ts';
 
 export interface ZoneRow {
   readonly zone: string;
@@ -51,7 +51,7 @@ export function normalizePrices(answer: unknown): PriceSnapshot {
         mms: price(z.mms, 'mms'),
         hlr: price(z.hlr, 'hlr'),
         call: price(z.call, 'call'),
-        raw: exactJson(z),
+        raw: storableJson(z),
       });
     } catch (error) {
       if (!(error instanceof RowRejected)) throw error;
@@ -65,7 +65,7 @@ export function normalizePrices(answer: unknown): PriceSnapshot {
       if (!isPlainObject(c)) throw new RowRejected('code: expected an object');
       const mccmnc = text(c.mccmnc, 'mccmnc').trim();
       if (!/^\d{5,6}$/.test(mccmnc)) throw new RowRejected(`mccmnc: expected 5 or 6 digits, got "${mccmnc.slice(0, 20)}"`);
-      codes.push({ mccmnc, mcc: mccmnc.slice(0, 3), mnc: mccmnc.slice(3), cost: decimal(c.cost, 'cost'), raw: exactJson(c) });
+      codes.push({ mccmnc, mcc: mccmnc.slice(0, 3), mnc: mccmnc.slice(3), cost: decimal(c.cost, 'cost'), raw: storableJson(c) });
     } catch (error) {
       if (!(error instanceof RowRejected)) throw error;
       const key = isPlainObject(c) && c.mccmnc !== undefined ? String(c.mccmnc) : undefined;
