@@ -232,6 +232,8 @@ export class World {
       messagesPerDay: 250,
       replyRate: 0.06,
       ...options,
+      // SMSC's times have whole seconds; so do the world's.
+      start: Math.floor(options.start / 1000) * 1000,
     };
     const from = this.options.start - this.options.historyDays * DAY;
     const to = this.options.start + this.options.futureDays * DAY;
