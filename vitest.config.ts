@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Every test runs on PostgreSQL; the tests that touch the warehouse run a second time on
 // embedded PGlite, the default warehouse of a user without DATABASE_URL.
-const WAREHOUSE_TESTS = ['test/harness.test.ts', 'test/warehouse/**/*.test.ts', 'test/smsc/client.test.ts', 'test/streams/**/*.test.ts', 'test/scheduler/**/*.test.ts', 'test/sync/**/*.test.ts'];
+const WAREHOUSE_TESTS = ['test/harness.test.ts', 'test/warehouse/**/*.test.ts', 'test/smsc/client.test.ts', 'test/streams/**/*.test.ts', 'test/scheduler/**/*.test.ts', 'test/sync/**/*.test.ts', 'test/reliability/**/*.test.ts'];
 
 export default defineConfig({
   test: {

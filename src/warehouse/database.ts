@@ -38,8 +38,11 @@ export async function openWarehouse<DB>(options: OpenWarehouseOptions): Promise<
           oid === INT8_OID || oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
-    // An idle client that loses its server (restart, pg_terminate_backend) must not crash the process.
+    // A client that loses its server (restart, pg_terminate_backend) must not crash the
+    // process: idle ones report through the pool, and one in use emits 'error' on itself after
+    // its query has already failed (and its transaction rolled back) with the reason.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }

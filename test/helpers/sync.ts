@@ -41,7 +41,14 @@ export function sandboxConfig(sandbox: Sandbox, overrides: Partial<Config> = {})
 export function syncOnce(
   sandbox: Sandbox,
   warehouse: Db<Warehouse>,
-  options: { streams?: string[]; since?: Date; config?: Partial<Config>; streamOptions?: Partial<StreamOptions>; quota?: Partial<QuotaPolicy> } = {},
+  options: {
+    streams?: string[];
+    since?: Date;
+    config?: Partial<Config>;
+    streamOptions?: Partial<StreamOptions>;
+    quota?: Partial<QuotaPolicy>;
+    client?: { timeoutMs?: number; retries?: number };
+  } = {},
 ): Promise<RunSummary[]> {
   return runSync({
     config: sandboxConfig(sandbox, options.config),
@@ -50,7 +57,7 @@ export function syncOnce(
     streams: options.streams ?? ['outbound', 'inbound'],
     since: options.since,
     clock: sandbox.clock,
-    client: { timeoutMs: 5000, minBackoffMs: 5, maxBackoffMs: 20 },
+    client: { timeoutMs: 5000, minBackoffMs: 5, maxBackoffMs: 20, ...options.client },
     ...(options.streamOptions ? { streamOptions: options.streamOptions } : {}),
     ...(options.quota ? { quota: options.quota } : {}),
   });
