@@ -32,6 +32,8 @@ export interface FaultSpec {
   readonly code?: number;
   /** For 'corruptRows': the fields to overwrite; undefined deletes a field. */
   readonly patch?: Readonly<Record<string, unknown>>;
+  /** For 'corruptRows': several patches, applied in turn to the rows hit (instead of `patch`). */
+  readonly patches?: readonly Readonly<Record<string, unknown>>[];
   /** For 'corruptRows': which rows, counting from the first. (Default: 10) */
   readonly every?: number;
 }

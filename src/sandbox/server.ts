@@ -219,9 +219,10 @@ function corruptRows(answer: Rendered, fault: FaultSpec): Rendered {
   const rows = parseExactJson(answer.body);
   if (!Array.isArray(rows)) return answer;
   const every = fault.every ?? 10;
+  const patches = fault.patches ?? [fault.patch ?? {}];
   rows.forEach((row: Record<string, unknown>, i) => {
     if (i % every !== 0) return;
-    for (const [k, v] of Object.entries(fault.patch ?? {})) {
+    for (const [k, v] of Object.entries(patches[(i / every) % patches.length]!)) {
       if (v === undefined) delete row[k];
       else row[k] = v;
     }
