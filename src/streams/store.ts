@@ -1,6 +1,7 @@
 // Writing normalized rows: batched idempotent upserts (a re-run changes nothing, updated_at
 // moves only on a real change), the status/cost history, rejected rows and cursors.
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import type { CopyIn } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
 import type { InboundRow } from './inbound/normalize.ts';
 import type { OutboundRow } from './outbound/normalize.ts';
@@ -21,7 +22,7 @@ function lastByKey<T>(rows: readonly T[], key: (row: T) => string): T[] {
 export const OUTBOUND_COLUMNS = [
   'int_id', 'message_id', 'channel', 'phone', 'status', 'status_name', 'is_final', 'err', 'sent_at', 'status_changed_at',
   'mccmnc', 'mcc', 'mnc', 'country', 'operator', 'region', 'cost', 'sender_id', 'message', 'type', 'sms_cnt', 'format',
-  'crc', 'raw',
+  'crc', 'raw', 'raw_sha1',
 ] as const satisfies readonly (keyof OutboundRow)[];
 
 /** PostgreSQL types of OUTBOUND_COLUMNS. */
@@ -29,7 +30,7 @@ export const OUTBOUND_TYPES: Readonly<Record<(typeof OUTBOUND_COLUMNS)[number], 
   int_id: 'bigint', message_id: 'bigint', channel: 'text', phone: 'text', status: 'int', status_name: 'text',
   is_final: 'boolean', err: 'int', sent_at: 'timestamptz', status_changed_at: 'timestamptz', mccmnc: 'text', mcc: 'text',
   mnc: 'text', country: 'text', operator: 'text', region: 'text', cost: 'numeric', sender_id: 'text', message: 'text',
-  type: 'int', sms_cnt: 'int', format: 'int', crc: 'bigint', raw: 'jsonb',
+  type: 'int', sms_cnt: 'int', format: 'int', crc: 'bigint', raw: 'jsonb', raw_sha1: 'text',
 };
 
 /** The rows as a relation with OUTBOUND_COLUMNS: one array parameter per column. */
@@ -46,9 +47,13 @@ export function outboundUnnest(rows: readonly OutboundRow[]): RawBuilder<unknown
 export function mergeOutbound(account: string, input: RawBuilder<unknown>, seenAt: Date): RawBuilder<UpsertCounts> {
   return sql<UpsertCounts>`
     WITH input AS (${input}),
+    -- One primary-key probe per input row (OFFSET 0 keeps the subquery a parameterized
+    -- index scan): a join could scan all of the account's rows on every page.
     old AS (
-      SELECT o.int_id, o.status, o.cost FROM smsc.outbound_messages o
-      WHERE o.account = ${account} AND o.int_id IN (SELECT int_id FROM input)
+      SELECT o.int_id, o.status, o.cost FROM input i
+      CROSS JOIN LATERAL (
+        SELECT o.int_id, o.status, o.cost FROM smsc.outbound_messages o WHERE o.account = ${account} AND o.int_id = i.int_id OFFSET 0
+      ) o
     ),
     up AS (
       INSERT INTO smsc.outbound_messages AS t (account, ${sql.raw(OUTBOUND_COLUMNS.join(', '))}, first_seen_at, updated_at)
@@ -59,7 +64,7 @@ export function mergeOutbound(account: string, input: RawBuilder<unknown>, seenA
         status_changed_at = EXCLUDED.status_changed_at, mccmnc = EXCLUDED.mccmnc, mcc = EXCLUDED.mcc, mnc = EXCLUDED.mnc,
         country = EXCLUDED.country, operator = EXCLUDED.operator, region = EXCLUDED.region, cost = EXCLUDED.cost,
         sender_id = EXCLUDED.sender_id, message = EXCLUDED.message, type = EXCLUDED.type, sms_cnt = EXCLUDED.sms_cnt,
-        format = EXCLUDED.format, crc = EXCLUDED.crc, raw = EXCLUDED.raw, updated_at = EXCLUDED.updated_at
+        format = EXCLUDED.format, crc = EXCLUDED.crc, raw = EXCLUDED.raw, raw_sha1 = EXCLUDED.raw_sha1, updated_at = EXCLUDED.updated_at
       -- Only a real change rewrites the row: an identical replay leaves it (and updated_at) alone.
       WHERE (t.message_id, t.channel, t.phone, t.status, t.status_name, t.is_final, t.err, t.sent_at, t.status_changed_at,
              t.mccmnc, t.country, t.operator, t.region, t.cost, t.sender_id, t.message, t.type, t.sms_cnt, t.format, t.crc, t.raw)
@@ -85,13 +90,44 @@ export function mergeOutbound(account: string, input: RawBuilder<unknown>, seenA
   `;
 }
 
-/** Upserts history rows of one account (see mergeOutbound). */
-export async function upsertOutbound(db: Db, account: string, rows: readonly OutboundRow[], seenAt: Date): Promise<UpsertCounts> {
+/** Pages from this size on go through COPY where the warehouse can (PostgreSQL). */
+const COPY_FROM_ROWS = 100;
+
+/**
+ * Upserts history rows of one account (see mergeOutbound): through a COPY into a temporary
+ * staging table when `copy` is given (PostgreSQL), else as array parameters (unnest).
+ */
+export async function upsertOutbound(db: Db, account: string, rows: readonly OutboundRow[], seenAt: Date, copy?: CopyIn): Promise<UpsertCounts> {
   const batch = lastByKey(rows, (r) => r.int_id);
   if (batch.length === 0) return { inserted: 0, updated: 0 };
-  const result = await mergeOutbound(account, outboundUnnest(batch), seenAt).execute(db);
-  return result.rows[0]!;
+  if (!copy || batch.length < COPY_FROM_ROWS) return (await mergeOutbound(account, outboundUnnest(batch), seenAt).execute(db)).rows[0]!;
+  // Per connection, emptied by each commit.
+  await sql`CREATE TEMP TABLE IF NOT EXISTS outbound_staging (${sql.raw(OUTBOUND_COLUMNS.map((c) => `${c} ${OUTBOUND_TYPES[c]}`).join(', '))}) ON COMMIT DELETE ROWS`.execute(db);
+  await copy(`COPY outbound_staging (${OUTBOUND_COLUMNS.join(', ')}) FROM STDIN`, copyText(batch, OUTBOUND_COLUMNS));
+  return (await mergeOutbound(account, sql`SELECT * FROM outbound_staging`, seenAt).execute(db)).rows[0]!;
 }
+
+/** Rows as COPY text: tab-separated, \N for null, backslash, tab and line breaks escaped. */
+export function copyText<R>(rows: readonly R[], columns: readonly (keyof R)[]): string {
+  const lines: string[] = [];
+  for (const r of rows) {
+    const fields: string[] = [];
+    for (const c of columns) {
+      const v = r[c] as unknown;
+      if (v === null || v === undefined) fields.push('\\N');
+      else if (v instanceof Date) fields.push(v.toISOString());
+      else if (typeof v === 'boolean') fields.push(v ? 't' : 'f');
+      else if (typeof v === 'number') fields.push(String(v));
+      else fields.push(COPY_SPECIAL.test(String(v)) ? String(v).replace(COPY_ESCAPES, (ch) => COPY_ESCAPE[ch]!) : String(v));
+    }
+    lines.push(fields.join('\t'));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES = /[\\\t\n\r]/g;
+const COPY_ESCAPE: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /** Upserts replies of one account; a reply does not change, so a replay touches nothing. */
 export async function upsertInbound(db: Db, account: string, rows: readonly InboundRow[], seenAt: Date): Promise<UpsertCounts> {

@@ -1,10 +1,11 @@
 // What every stream is given and returns, and the one way a page is committed: its rows,
 // its rejected rows and the stream's new cursor in one transaction.
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AccountConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from '../sandbox/clock.ts';
 import type { SmscClient } from '../smsc/client.ts';
+import type { CopyIn } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
 import type { Normalized } from './values.ts';
 import { insertRejected, saveCursor, type UpsertCounts } from './store.ts';
@@ -25,6 +26,8 @@ export interface StreamOptions {
 
 export interface StreamContext {
   readonly db: Kysely<Warehouse>;
+  /** PostgreSQL: page transactions that can COPY (see Warehouse.copyTransaction). */
+  readonly copyTransaction?: <T>(fn: (trx: Kysely<Warehouse>, copy: CopyIn) => Promise<T>) => Promise<T>;
   readonly api: SmscClient;
   readonly account: AccountConfig;
   readonly clock: Clock;
@@ -69,9 +72,9 @@ export async function commitPage<Row>(
   stream: string,
   page: readonly unknown[],
   normalize: (raw: unknown) => Normalized<Row>,
-  upsert: (db: Kysely<Warehouse>, account: string, rows: readonly Row[], seenAt: Date) => Promise<UpsertCounts>,
+  upsert: (db: Kysely<Warehouse>, account: string, rows: readonly Row[], seenAt: Date, copy?: CopyIn) => Promise<UpsertCounts>,
   cursor: unknown,
-): Promise<void> {
+): Promise<UpsertCounts> {
   const totals = ctx.totals;
   const rows: Row[] = [];
   const rejected: { raw: string; reason: string }[] = [];
@@ -81,15 +84,21 @@ export async function commitPage<Row>(
     else rejected.push({ raw: exactJson(raw) ?? String(raw), reason: n.rejected });
   }
   const seenAt = new Date(ctx.clock.now());
-  const counts = await ctx.db.transaction().execute(async (trx) => {
-    const c = await upsert(trx, ctx.account.name, rows, seenAt);
+  const write = async (trx: Kysely<Warehouse>, copy?: CopyIn) => {
+    // The page does not wait for its WAL to reach the disk: should the database server crash
+    // right after, the page and its cursor are lost together and the next run reads it again.
+    // (The quota ledger commits on its own, durably.)
+    await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+    const c = await upsert(trx, ctx.account.name, rows, seenAt, copy);
     await insertRejected(trx, ctx.account.name, stream, ctx.runId, rejected, seenAt);
     await saveCursor(trx, ctx.account.name, stream, cursor, seenAt);
     return c;
-  });
+  };
+  const counts = ctx.copyTransaction ? await ctx.copyTransaction(write) : await ctx.db.transaction().execute((trx) => write(trx));
   totals.inserted += counts.inserted;
   totals.updated += counts.updated;
   totals.rejected += rejected.length;
   totals.pages += 1;
   if (rejected.length > 0) ctx.log.warn({ stream, rejected: rejected.length, firstReason: rejected[0]!.reason }, 'rows rejected');
+  return counts;
 }

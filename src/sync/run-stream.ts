@@ -67,7 +67,7 @@ export async function runStream(deps: RunStreamDeps, stream: Stream, options: St
   try {
     const locked = await withRunLock(deps.warehouse, `${deps.account.name}\n${stream.name}`, async () => {
       await closeInterruptedRuns(db, deps.account.name, stream.name, runId, deps.clock);
-      return stream.run({ db, api: deps.api, account: deps.account, clock: deps.clock, log, runId, options, signal, totals });
+      return stream.run({ db, copyTransaction: deps.warehouse.copyTransaction, api: deps.api, account: deps.account, clock: deps.clock, log, runId, options, signal, totals });
     });
     if (!locked.acquired) log.info('another process is running this stream; skipped');
     const result = locked.acquired ? locked.value : {};

@@ -32,6 +32,19 @@ export interface LocalFields {
 }
 
 export function localFields(ms: number, timeZone: string): LocalFields {
+  const d = new Date(Math.floor(ms / 1000) * 1000 + zoneOffsetMs(ms, timeZone));
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  };
+}
+
+/** Wall-clock fields as Intl computes them: the truth, but slow (a few µs a call). */
+function intlFields(ms: number, timeZone: string): LocalFields {
   const out: Record<string, number> = {};
   for (const part of formatter(timeZone).formatToParts(new Date(ms))) {
     if (part.type !== 'literal') out[part.type] = Number(part.value);
@@ -39,11 +52,29 @@ export function localFields(ms: number, timeZone: string): LocalFields {
   return out as unknown as LocalFields;
 }
 
+function intlOffsetMs(ms: number, timeZone: string): number {
+  const f = intlFields(ms, timeZone);
+  return Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/** Zone offsets by 15-minute slice of time, for slices with no offset change inside. */
+const offsets = new Map<string, Map<number, number>>();
+const SLICE_MS = 15 * 60_000;
+
 /** Offset of the zone from UTC at an instant, in ms (Moscow: +3 h). */
 export function zoneOffsetMs(ms: number, timeZone: string): number {
-  const f = localFields(ms, timeZone);
-  const asUtc = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second);
-  return asUtc - Math.floor(ms / 1000) * 1000;
+  const slice = Math.floor(ms / SLICE_MS);
+  let zone = offsets.get(timeZone);
+  if (!zone) offsets.set(timeZone, (zone = new Map()));
+  const cached = zone.get(slice);
+  if (cached !== undefined) return cached;
+  const offset = intlOffsetMs(ms, timeZone);
+  // Cached only when the slice's first and last second agree (no transition inside).
+  if (intlOffsetMs(slice * SLICE_MS, timeZone) === offset && intlOffsetMs((slice + 1) * SLICE_MS - 1000, timeZone) === offset) {
+    if (zone.size >= 100_000) zone.clear();
+    zone.set(slice, offset);
+  }
+  return offset;
 }
 
 /**

@@ -33,6 +33,7 @@ export interface OutboundMessagesTable {
   format: number;
   crc: Int8 | null;
   raw: Json;
+  raw_sha1: string | null;
   first_seen_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -15,6 +15,24 @@ describe('parseExactJson', () => {
     });
     expect(parseExactJson('[9007199254740991]')).toEqual([9007199254740991]);
   });
+
+  it('restores big integers of history rows exactly whatever the text around them', () => {
+    const rows = [
+      { int_id: '9007199254740993', crc: 18446744073709551615n, message: '{"crc": 12345678901234567890, [,9007199254740995]', id: 1 },
+      { int_id: '9007199254740994', crc: 1234567890123456n, message: 'кириллица \"crc\":9007199254740999', id: 2 },
+      { int_id: '9007199254740995', crc: -9223372036854775808n, message: '', id: 9007199254740997n },
+    ];
+    const text = JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? JSON.rawJSON(v.toString()) : v));
+    expect(parseExactJson(text)).toEqual([
+      { ...rows[0], crc: 18446744073709551615n },
+      { ...rows[1], crc: 1234567890123456 },
+      rows[2],
+    ]);
+    // Odd shapes go the slow way and come out the same.
+    expect(parseExactJson('{"a": [{"b": 9007199254740993}], "c": 1e300}')).toEqual({ a: [{ b: 9007199254740993n }], c: 1e300 });
+    expect(parseExactJson('[{"a": 9007199254740993, "a": 9007199254740995}]')).toEqual([{ a: 9007199254740995n }]);
+    expect(parseExactJson('[{"x": 9.007199254740993e15}]')).toEqual([{ x: 9007199254740992 }]);
+  });
 });
 
 describe('requestFingerprint', () => {

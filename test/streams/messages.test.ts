@@ -83,12 +83,13 @@ describe('outbound and inbound streams', () => {
   });
 
   it('brings every status and cost to the truth as time moves, spending only the pages the refresh rule needs', async () => {
-    // Where each channel's walk must reach: the oldest non-final message of the last 72 h.
+    // A day later the refresh of the whole status window is due: each channel's walk must
+    // reach the oldest non-final message of the last 72 h.
+    sandbox.clock.advance(24 * HOUR);
+    const now = sandbox.clock.now();
     const floors = await sql<{ channel: string; floor: string }>`
       SELECT channel, min(int_id)::text AS floor FROM smsc.outbound_messages
-      WHERE NOT is_final AND sent_at >= ${new Date(sandbox.clock.now() - 72 * HOUR)} GROUP BY channel`.execute(db());
-    sandbox.clock.advance(6 * HOUR);
-    const now = sandbox.clock.now();
+      WHERE NOT is_final AND sent_at >= ${new Date(now - 72 * HOUR)} GROUP BY channel`.execute(db());
     const truth = sandbox.world.truth('demo', now);
     const needed = floors.rows.reduce((sum, f) => {
       const n = truth.filter((v) => (v.message.format === 8 ? 'email' : 'sms') === f.channel && v.message.intId >= BigInt(f.floor)).length;

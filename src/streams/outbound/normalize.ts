@@ -1,4 +1,5 @@
 // Sent-message history rows (get_messages, fmt=3) to warehouse rows. Pure: no IO.
+import { hash } from 'node:crypto';
 import { EMAIL_FORMAT, isFinalStatus } from '../../smsc/codes.ts';
 import { decimal, storableJson, instant, int32, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalInt32, optionalInt64, optionalText, RowRejected, text } from '../values.ts';
 
@@ -29,6 +30,8 @@ export interface OutboundRow {
   readonly crc: string | null;
   /** The API object as JSON text (64-bit integers exact). */
   readonly raw: string;
+  /** SHA-1 of `raw` (hex). */
+  readonly raw_sha1: string;
 }
 
 
@@ -71,9 +74,13 @@ export function normalizeOutbound(raw: unknown, timeZone: string): Normalized<Ou
       format,
       crc: optionalInt64(raw.crc, 'crc'),
       // Last, so that a bad value in a field that is read is refused with the field's name.
-      raw: storableJson(raw),
+      ...rawWithDigest(storableJson(raw)),
     };
   });
+}
+
+function rawWithDigest(raw: string): { raw: string; raw_sha1: string } {
+  return { raw, raw_sha1: hash('sha1', raw) };
 }
 
 function emptyToNull(value: string | null): string | null {

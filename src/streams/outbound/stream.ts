@@ -4,17 +4,22 @@
 // walk the quota cuts short is saved, with its upper bound and next prev_id, and resumed by
 // the next run: no gap can open between runs.
 // Then the status refresh: below that, back to the oldest stored message that is not final
-// and younger than the status window (statuses and costs still change there). It is paced by
-// the hourly budget: it reads only while more than REFRESH_RESERVE history requests are left
-// this hour, so that the next runs can still read the new messages, and goes on from where it
-// stopped in the next run. A pass starts at most every REFRESH_EVERY_MS.
+// (statuses and costs still change there), in passes of three depths (REFRESH_TIERS): the
+// last 6 hours every 30 minutes, the last day every 2 hours, the whole status window once a
+// day. It is paced by the hourly budget: it reads only while more than REFRESH_RESERVE
+// history requests are left this hour, so that the next runs can still read the new
+// messages, and goes on from where it stopped in the next run. The quieter channel (fewer
+// new messages in its last read) is read from the top at most every 15 minutes.
 // SMS (format 0) and e-mail (format 8) are separate histories with separate walks.
 // A backfill (--since older than the oldest message held) walks on below the oldest one,
 // saved and resumed the same way.
+import { hash } from 'node:crypto';
+import { sql } from 'kysely';
 import { EMAIL_FORMAT } from '../../smsc/codes.ts';
 import { QuotaDeferredError } from '../../smsc/errors.ts';
 import { formatDate } from '../../time/zoned-time.ts';
-import { loadCursor, saveCursor, upsertOutbound } from '../store.ts';
+import { loadCursor, saveCursor, type UpsertCounts, upsertOutbound } from '../store.ts';
+import { exactJson } from '../values.ts';
 import { commitPage, type Stream, type StreamContext, type StreamResult } from '../stream.ts';
 import { normalizeOutbound } from './normalize.ts';
 
@@ -28,8 +33,21 @@ const DEFAULT_FIRST_RUN_DAYS = 7;
 
 /** History requests a refresh page leaves untouched this hour: the next runs' reads of new messages. */
 export const REFRESH_RESERVE = 4;
-/** A new refresh pass starts at most this often. */
-export const REFRESH_EVERY_MS = 30 * 60_000;
+const HOUR = 3_600_000;
+/**
+ * Refresh passes by depth: every 30 minutes back over the last 6 hours (where most statuses
+ * and costs change), every 2 hours back over the last day, once a day over the whole status
+ * window. Each reaches only as far as its oldest message that is not final. (Measured by
+ * bench/quota.ts: a daily sweep of the window finds little to change, but costs a page per
+ * thousand messages, most of them final.)
+ */
+export const REFRESH_TIERS = [
+  { everyMs: 24 * HOUR, depthMs: Infinity, key: 'refreshedWindow' },
+  { everyMs: 2 * HOUR, depthMs: 24 * HOUR, key: 'refreshedDay' },
+  { everyMs: 0.5 * HOUR, depthMs: 6 * HOUR, key: 'refreshedAt' },
+] as const;
+/** The channel with fewer new messages in its last read is read from the top at most this often. */
+export const QUIET_CHANNEL_EVERY_MS = 10 * 60_000;
 
 const CHANNELS = ['sms', 'email'] as const;
 type Channel = (typeof CHANNELS)[number];
@@ -52,10 +70,18 @@ interface ChannelCursor {
   readonly walk?: Walk | undefined;
   /** A walk below the oldest message held, down to a backfill's --since: `start` and next prev_id. */
   readonly backfill?: { readonly start: string; readonly next: string } | undefined;
+  /** The day (dd.mm.yyyy) from which everything down to the oldest message held was read. */
+  readonly floor?: string | undefined;
   /** The status refresh in progress: pages below `next`, down to `stopAt` (read in `start`'s period). */
   readonly refresh?: { readonly start: string; readonly stopAt: string; readonly next: string } | undefined;
   /** When the last refresh pass began (ISO 8601). */
   readonly refreshedAt?: string | undefined;
+  /** When the last pass reaching back 24 h, and the whole window, began (ISO 8601). */
+  readonly refreshedDay?: string | undefined;
+  readonly refreshedWindow?: string | undefined;
+  /** When the last walk from the top ended, and how many new messages it brought. */
+  readonly toppedAt?: string | undefined;
+  readonly lastNew?: number | undefined;
 }
 
 export type OutboundCursor = Readonly<Record<Channel, ChannelCursor>>;
@@ -96,6 +122,12 @@ async function walkChannel(ctx: StreamContext, channel: Channel, cursor: Outboun
   const backfill = cursor[channel].backfill ?? (await planBackfill(ctx, channel, cursor[channel]));
   if (backfill) cursor = await walkBelow(ctx, channel, { ...cursor, [channel]: { ...cursor[channel], backfill } });
   if (ctx.signal?.aborted) return { cursor };
+  // The quieter channel (an account's few e-mails, or none) is read at most every 15 minutes:
+  // one request a run for each channel would take 24 of the 30 an hour at 5-minute runs.
+  const state = cursor[channel];
+  const other = cursor[channel === 'sms' ? 'email' : 'sms'];
+  const quieter = state.lastNew !== undefined && other.lastNew !== undefined && state.lastNew < other.lastNew;
+  if (!state.walk && quieter && state.toppedAt && ctx.clock.now() - Date.parse(state.toppedAt) < QUIET_CHANNEL_EVERY_MS) return { cursor };
   return walkTop(ctx, channel, cursor);
 }
 
@@ -107,48 +139,92 @@ async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCur
   let resumed = state.walk !== undefined;
   let walk = state.walk ?? (await planWalk(ctx, channel, state));
   const tz = ctx.account.timezone;
-  for (;;) {
-    if (ctx.signal?.aborted) return { cursor };
-    const page = await ctx.api.getMessages(
-      { cnt: OUTBOUND_PAGE_SIZE, start: walk.start, prevId: walk.next ?? undefined, format: channel === 'email' ? EMAIL_FORMAT : 0 },
-      ctx.runId,
-    );
-    const ids = page.map(pageIntId).filter((id): id is bigint => id !== undefined);
-    const min = ids.length ? ids.reduce((a, b) => (b < a ? b : a)) : undefined;
-    const max = ids.length ? ids.reduce((a, b) => (b > a ? b : a)) : undefined;
-    const upper = walk.upper ?? max?.toString() ?? null;
-    const reachedStop = walk.stopAt !== null && min !== undefined && min <= BigInt(walk.stopAt);
-    // The end of prev_id paging shows as a short page, an empty one, or error 3 (an empty one here).
-    const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined || reachedStop;
-    const next: ChannelCursor = done
-      ? { ...state, newest: maxId(state.newest, upper), walk: undefined }
-      : { ...state, walk: { ...walk, upper, next: min.toString() } };
-    cursor = { ...cursor, [channel]: next };
-    await commitPage(ctx, 'outbound', page, (raw) => normalizeOutbound(raw, tz), upsertOutbound, cursor);
-    ctx.log.debug({ stream: 'outbound', channel, rows: page.length, done, next: next.walk?.next }, 'page committed');
-    if (done && resumed) {
-      resumed = false;
-      state = next;
-      walk = await planWalk(ctx, channel, state);
-      continue;
+  const fetch = (w: Walk) =>
+    ctx.api.getMessages({ cnt: OUTBOUND_PAGE_SIZE, start: w.start, prevId: w.next ?? undefined, format: channel === 'email' ? EMAIL_FORMAT : 0 }, ctx.runId);
+  const ahead = new ReadAhead();
+  let inserted = 0;
+  try {
+    for (;;) {
+      if (ctx.signal?.aborted) return { cursor };
+      const page = await ahead.take(() => fetch(walk));
+      const ids = page.map(pageIntId).filter((id): id is bigint => id !== undefined);
+      const min = ids.length ? ids.reduce((a, b) => (b < a ? b : a)) : undefined;
+      const max = ids.length ? ids.reduce((a, b) => (b > a ? b : a)) : undefined;
+      const upper = walk.upper ?? max?.toString() ?? null;
+      const reachedStop = walk.stopAt !== null && min !== undefined && min <= BigInt(walk.stopAt);
+      // The end of prev_id paging shows as a short page, an empty one, or error 3 (an empty one here).
+      const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined || reachedStop;
+      const next: ChannelCursor = done
+        ? { ...state, newest: maxId(state.newest, upper), walk: undefined, floor: walk.stopAt === null ? earlierDay(state.floor, walk.start) : state.floor }
+        : { ...state, walk: { ...walk, upper, next: min.toString() } };
+      cursor = { ...cursor, [channel]: next };
+      // The next page is fetched while this one commits; its prev_id is known already.
+      if (!done && !ctx.signal?.aborted) ahead.start(() => fetch(next.walk!));
+      // Only the page that reaches what is held has held rows in it.
+      const counts = await commitOutbound(ctx, page, cursor, reachedStop);
+      inserted += counts.inserted;
+      const written = counts.inserted + counts.updated;
+      ctx.log.debug({ stream: 'outbound', channel, walk: 'top', first: walk.next === null, rows: page.length, written, done, next: next.walk?.next }, 'page committed');
+      if (done && resumed) {
+        resumed = false;
+        state = next;
+        walk = await planWalk(ctx, channel, state);
+        continue;
+      }
+      if (done) {
+        cursor = { ...cursor, [channel]: { ...cursor[channel], toppedAt: new Date(ctx.clock.now()).toISOString(), lastNew: inserted } };
+        await saveCursor(ctx.db, ctx.account.name, 'outbound', cursor, new Date(ctx.clock.now()));
+        return { cursor, low: (min ?? (walk.next ? BigInt(walk.next) : undefined))?.toString() ?? state.newest };
+      }
+      walk = next.walk!;
     }
-    if (done) return { cursor, low: (min ?? (walk.next ? BigInt(walk.next) : undefined))?.toString() ?? state.newest };
-    walk = next.walk!;
+  } finally {
+    await ahead.settle();
   }
 }
 
 /**
- * The status refresh of one channel: resumes the pass in progress, or starts one below `low`
- * (where this run's walk from the top stopped) when the last began REFRESH_EVERY_MS ago.
+ * One request sent ahead of its turn. Its failure surfaces when it is taken (a quota deferral
+ * then ends the run after the page before it committed, as without read-ahead); one not taken
+ * (the run stopped or failed) is waited for and dropped, so that no request outlives the run.
+ */
+class ReadAhead {
+  #pending: Promise<unknown[]> | undefined;
+
+  start(fetch: () => Promise<unknown[]>): void {
+    this.#pending = fetch();
+    this.#pending.catch(() => {});
+  }
+
+  take(fetch: () => Promise<unknown[]>): Promise<unknown[]> {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    return pending ?? fetch();
+  }
+
+  async settle(): Promise<void> {
+    await this.#pending?.catch(() => {});
+    this.#pending = undefined;
+  }
+}
+
+/**
+ * The status refresh of one channel: resumes the pass in progress, or starts the deepest one
+ * that is due (REFRESH_TIERS) below `low`, where this run's walk from the top stopped.
  */
 async function refreshChannel(ctx: StreamContext, channel: Channel, cursor: OutboundCursor, low: string | undefined): Promise<OutboundCursor> {
   const tz = ctx.account.timezone;
   let state = cursor[channel];
   if (!state.refresh) {
     const now = ctx.clock.now();
-    if (low === undefined || (state.refreshedAt && now - Date.parse(state.refreshedAt) < REFRESH_EVERY_MS)) return cursor;
-    const floor = await refreshFloor(ctx, channel, low);
-    state = { ...state, refreshedAt: new Date(now).toISOString(), refresh: floor ? { start: formatDate(floor.sentAt, tz), stopAt: floor.intId, next: low } : undefined };
+    const since = (key: (typeof REFRESH_TIERS)[number]['key']) => (state[key] ? now - Date.parse(state[key]) : Infinity);
+    // The deepest pass that is due; it counts as the shallower ones too.
+    const tier = REFRESH_TIERS.findIndex((t) => since(t.key) >= t.everyMs);
+    if (low === undefined || tier < 0) return cursor;
+    const floor = await refreshFloor(ctx, channel, low, REFRESH_TIERS[tier]!.depthMs);
+    const stamp = new Date(now).toISOString();
+    state = { ...state, refresh: floor ? { start: formatDate(floor.sentAt, tz), stopAt: floor.intId, next: low } : undefined };
+    for (const t of REFRESH_TIERS.slice(tier)) state = { ...state, [t.key]: stamp };
     cursor = { ...cursor, [channel]: state };
     if (!floor) {
       await saveCursor(ctx.db, ctx.account.name, 'outbound', cursor, new Date(now));
@@ -171,16 +247,19 @@ async function refreshChannel(ctx: StreamContext, channel: Channel, cursor: Outb
     const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined || min <= BigInt(refresh.stopAt);
     state = { ...state, refresh: done ? undefined : { ...refresh, next: min.toString() } };
     cursor = { ...cursor, [channel]: state };
-    await commitPage(ctx, 'outbound', page, (raw) => normalizeOutbound(raw, tz), upsertOutbound, cursor);
-    ctx.log.debug({ stream: 'outbound', channel, rows: page.length, done, refresh: true }, 'page committed');
+    const counts = await commitOutbound(ctx, page, cursor, true);
+    ctx.log.debug({ stream: 'outbound', channel, walk: 'refresh', rows: page.length, written: counts.inserted + counts.updated, done }, 'page committed');
     if (done) break;
   }
   return cursor;
 }
 
-/** The oldest stored message below `below` that is not final and younger than the status window. */
-async function refreshFloor(ctx: StreamContext, channel: Channel, below: string): Promise<{ intId: string; sentAt: number } | undefined> {
-  const windowStart = new Date(ctx.clock.now() - ctx.options.statusWindowHours * 3_600_000);
+/**
+ * The oldest stored message below `below` that is not final and younger than `depthMs` (at
+ * most the status window).
+ */
+async function refreshFloor(ctx: StreamContext, channel: Channel, below: string, depthMs: number): Promise<{ intId: string; sentAt: number } | undefined> {
+  const windowStart = new Date(ctx.clock.now() - Math.min(depthMs, ctx.options.statusWindowHours * HOUR));
   const row = await ctx.db
     .selectFrom('smsc.outbound_messages')
     .select(['int_id', 'sent_at'])
@@ -203,6 +282,8 @@ async function planBackfill(ctx: StreamContext, channel: Channel, state: Channel
   if (!ctx.options.since || state.newest === undefined) return undefined;
   const tz = ctx.account.timezone;
   const since = Math.max(ctx.options.since.getTime(), ctx.clock.now() - HALF_YEAR_DAYS * DAY);
+  // Already read down to that day (or further): nothing below the oldest message to fetch.
+  if (state.floor && earlierDay(state.floor, formatDate(since, tz)) === state.floor) return undefined;
   const oldest = await ctx.db
     .selectFrom('smsc.outbound_messages')
     .select(['int_id', 'sent_at'])
@@ -218,16 +299,25 @@ async function planBackfill(ctx: StreamContext, channel: Channel, state: Channel
 /** Pages below the oldest message held, back to the backfill's start; saved page by page. */
 async function walkBelow(ctx: StreamContext, channel: Channel, cursor: OutboundCursor): Promise<OutboundCursor> {
   const tz = ctx.account.timezone;
-  for (;;) {
-    const backfill = cursor[channel].backfill!;
-    if (ctx.signal?.aborted) return cursor;
-    const page = await ctx.api.getMessages({ cnt: OUTBOUND_PAGE_SIZE, start: backfill.start, prevId: backfill.next, format: channel === 'email' ? EMAIL_FORMAT : 0 }, ctx.runId);
-    const ids = page.map(pageIntId).filter((id): id is bigint => id !== undefined);
-    const min = ids.length ? ids.reduce((a, b) => (b < a ? b : a)) : undefined;
-    const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined;
-    cursor = { ...cursor, [channel]: { ...cursor[channel], backfill: done ? undefined : { ...backfill, next: min.toString() } } };
-    await commitPage(ctx, 'outbound', page, (raw) => normalizeOutbound(raw, tz), upsertOutbound, cursor);
-    if (done) return cursor;
+  const fetch = (b: { start: string; next: string }) =>
+    ctx.api.getMessages({ cnt: OUTBOUND_PAGE_SIZE, start: b.start, prevId: b.next, format: channel === 'email' ? EMAIL_FORMAT : 0 }, ctx.runId);
+  const ahead = new ReadAhead();
+  try {
+    for (;;) {
+      const backfill = cursor[channel].backfill!;
+      if (ctx.signal?.aborted) return cursor;
+      const page = await ahead.take(() => fetch(backfill));
+      const ids = page.map(pageIntId).filter((id): id is bigint => id !== undefined);
+      const min = ids.length ? ids.reduce((a, b) => (b < a ? b : a)) : undefined;
+      const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined;
+      const next = done ? undefined : { ...backfill, next: min.toString() };
+      cursor = { ...cursor, [channel]: { ...cursor[channel], backfill: next, floor: next ? cursor[channel].floor : earlierDay(cursor[channel].floor, backfill.start) } };
+      if (next && !ctx.signal?.aborted) ahead.start(() => fetch(next));
+      await commitOutbound(ctx, page, cursor, false);
+      if (done) return cursor;
+    }
+  } finally {
+    await ahead.settle();
   }
 }
 
@@ -255,12 +345,43 @@ async function planWalk(ctx: StreamContext, channel: Channel, state: ChannelCurs
   return { start: formatDate(Math.max(from, earliest), tz), stopAt: state.newest, upper: null, next: null };
 }
 
+/**
+ * Commits a page of history rows. Where the page re-reads rows (`held`: the last page of a
+ * walk from the top, refresh pages), rows the warehouse holds exactly as they are (same
+ * raw_sha1) are left out: the newest page is re-read every run and is mostly unchanged.
+ */
+async function commitOutbound(ctx: StreamContext, page: readonly unknown[], cursor: OutboundCursor, held: boolean): Promise<UpsertCounts> {
+  const tz = ctx.account.timezone;
+  const digests = new Map<string, string>();
+  for (const raw of held ? page : []) {
+    const id = pageIntId(raw);
+    if (id !== undefined && id <= INT8_MAX) digests.set(id.toString(), hash('sha1', exactJson(raw)));
+  }
+  let fresh = page;
+  if (digests.size > 0) {
+    const held = await sql<{ int_id: string; raw_sha1: string | null }>`
+      SELECT int_id, raw_sha1 FROM smsc.outbound_messages
+      WHERE account = ${ctx.account.name} AND int_id = ANY(${[...digests.keys()]}::bigint[])`.execute(ctx.db);
+    const same = new Set(held.rows.filter((r) => r.raw_sha1 !== null && r.raw_sha1 === digests.get(r.int_id)).map((r) => r.int_id));
+    if (same.size > 0) fresh = page.filter((raw) => !same.has(pageIntId(raw)?.toString() ?? ''));
+  }
+  return commitPage(ctx, 'outbound', fresh, (raw) => normalizeOutbound(raw, tz), upsertOutbound, cursor);
+}
+
+const INT8_MAX = 2n ** 63n - 1n;
+
 function pageIntId(raw: unknown): bigint | undefined {
   const v = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).int_id : undefined;
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   if (typeof v === 'string' && /^\d{1,19}$/.test(v)) return BigInt(v);
   return undefined;
+}
+
+/** The earlier of two days written dd.mm.yyyy (either may be missing). */
+function earlierDay(a: string | undefined, b: string): string {
+  const key = (d: string) => d.split('.').reverse().join('');
+  return a !== undefined && key(a) <= key(b) ? a : b;
 }
 
 function maxId(a: string | undefined, b: string | null): string | undefined {
