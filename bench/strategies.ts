@@ -2,7 +2,7 @@
 // against the physical limit measured in the same run (raw COPY FROM STDIN into the same
 // table). Rows come from the emulator through its HTTP API and the normalizer, as in a sync.
 //
-//   npm run bench                       (BENCH_ROWS=200000, BENCH_DATABASE_URL=postgres://root@127.0.0.1:5432/postgres)
+//   npm run bench:strategies            (BENCH_ROWS=200000, BENCH_DATABASE_URL=postgres://root@127.0.0.1:5432/postgres)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
