@@ -44,7 +44,7 @@ export async function benchQuota(): Promise<Record<string, unknown>> {
   const start = Date.UTC(2026, 4, 31, 21, 0);
   const clock = new SandboxClock({ start, speed: 0 });
   const sandbox = await startSandbox({ clock, seed: 7, world: { historyDays: 3, futureDays: 9, messagesPerDay: Math.round(PER_DAY / 1.3) } });
-  const database = await temporaryDatabase('quota');
+  const database = await temporaryDatabase('quota', { asyncCommit: true });
   const warehouse = await openWarehouse<Warehouse>({ databaseUrl: database.url });
   const pages: PageRecord[] = [];
   const logger = createLogger({
