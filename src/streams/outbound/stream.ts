@@ -359,9 +359,11 @@ async function commitOutbound(ctx: StreamContext, page: readonly unknown[], curs
   }
   let fresh = page;
   if (digests.size > 0) {
+    // A primary-key probe per id (OFFSET 0 keeps it one): `int_id = ANY(…)` was planned as a
+    // scan of the account's rows.
     const held = await sql<{ int_id: string; raw_sha1: string | null }>`
-      SELECT int_id, raw_sha1 FROM smsc.outbound_messages
-      WHERE account = ${ctx.account.name} AND int_id = ANY(${[...digests.keys()]}::bigint[])`.execute(ctx.db);
+      SELECT i.id::text AS int_id, o.raw_sha1 FROM unnest(${[...digests.keys()]}::bigint[]) AS i(id)
+      CROSS JOIN LATERAL (SELECT raw_sha1 FROM smsc.outbound_messages o WHERE o.account = ${ctx.account.name} AND o.int_id = i.id OFFSET 0) o`.execute(ctx.db);
     const same = new Set(held.rows.filter((r) => r.raw_sha1 !== null && r.raw_sha1 === digests.get(r.int_id)).map((r) => r.int_id));
     if (same.size > 0) fresh = page.filter((raw) => !same.has(pageIntId(raw)?.toString() ?? ''));
   }
