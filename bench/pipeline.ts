@@ -3,24 +3,14 @@
 // page commits), but with the quota ledger's limits lifted — the benchmark measures the
 // pipeline, not SMSC's 30 requests an hour. Prints one JSON line.
 //   node bench/pipeline.ts '{"sandboxUrl":…,"databaseUrl":…,"since":<ms>}'
-import type { Config } from '../src/config.ts';
+import { configWithDefaults } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { runSync } from '../src/sync/sync.ts';
 import { openWarehouse } from '../src/warehouse/database.ts';
 import type { Warehouse } from '../src/warehouse/schema.ts';
 
 const { sandboxUrl, databaseUrl, since } = JSON.parse(process.argv[2] ?? '{}') as { sandboxUrl: string; databaseUrl: string; since: number };
-const config: Config = {
-  accounts: [{ name: 'bench', login: 'demo', password: 'demo', baseUrl: sandboxUrl, timezone: 'Europe/Moscow' }],
-  databaseUrl,
-  dataDir: '',
-  logLevel: 'warn',
-  statusWindowHours: 72,
-  statsElectronic: false,
-  operatorTtlDays: 30,
-  schedules: {},
-  httpPort: undefined,
-};
+const config = configWithDefaults([{ name: 'bench', login: 'demo', password: 'demo', baseUrl: sandboxUrl, timezone: 'Europe/Moscow' }], { databaseUrl, logLevel: 'warn' });
 const warehouse = await openWarehouse<Warehouse>({ databaseUrl });
 const t0 = performance.now();
 const [summary] = await runSync({

@@ -13,7 +13,7 @@
 //   npm run bench   (BENCH_QUOTA_MESSAGES_PER_DAY=10000)
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
-import type { Config } from '../src/config.ts';
+import { configWithDefaults } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { SandboxClock } from '../src/sandbox/clock.ts';
 import { money } from '../src/sandbox/endpoints.ts';
@@ -60,17 +60,10 @@ export async function benchQuota(): Promise<Record<string, unknown>> {
       },
     }),
   });
-  const config: Config = {
-    accounts: [{ name: 'busy', login: 'demo', password: 'demo', baseUrl: sandbox.url, timezone: 'Europe/Moscow' }],
+  const config = configWithDefaults([{ name: 'busy', login: 'demo', password: 'demo', baseUrl: sandbox.url, timezone: 'Europe/Moscow' }], {
     databaseUrl: database.url,
-    dataDir: '',
     logLevel: 'debug',
-    statusWindowHours: 72,
-    statsElectronic: false,
-    operatorTtlDays: 30,
-    schedules: {},
-    httpPort: undefined,
-  };
+  });
   const sync = () => runSync({ config, warehouse, logger, streams: ['outbound'], clock, since: new Date(start - 3 * DAY), client: { minBackoffMs: 5, maxBackoffMs: 50 } });
   try {
     await migrateToLatest(warehouse.db);

@@ -44,6 +44,28 @@ export interface Config {
   readonly httpPort: number | undefined;
 }
 
+const DEFAULT_STATUS_WINDOW_HOURS = 72;
+const DEFAULT_OPERATOR_TTL_DAYS = 30;
+
+/**
+ * A configuration with every default but the accounts, for code that builds one rather than
+ * reading the environment (the demo, the benchmarks, the tests).
+ */
+export function configWithDefaults(accounts: readonly AccountConfig[], overrides: Partial<Config> = {}): Config {
+  return {
+    accounts,
+    databaseUrl: undefined,
+    dataDir: '',
+    logLevel: 'info',
+    statusWindowHours: DEFAULT_STATUS_WINDOW_HOURS,
+    statsElectronic: false,
+    operatorTtlDays: DEFAULT_OPERATOR_TTL_DAYS,
+    schedules: {},
+    httpPort: undefined,
+    ...overrides,
+  };
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -96,8 +118,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     problems.push(`LOG_LEVEL: '${vars.LOG_LEVEL}' is not one of ${LOG_LEVELS.join(', ')}`);
   }
 
-  const statusWindowHours = positiveNumber('SMSC_STATUS_WINDOW_HOURS', vars.SMSC_STATUS_WINDOW_HOURS, 72, problems);
-  const operatorTtlDays = positiveNumber('SMSC_OPERATOR_TTL_DAYS', vars.SMSC_OPERATOR_TTL_DAYS, 30, problems);
+  const statusWindowHours = positiveNumber('SMSC_STATUS_WINDOW_HOURS', vars.SMSC_STATUS_WINDOW_HOURS, DEFAULT_STATUS_WINDOW_HOURS, problems);
+  const operatorTtlDays = positiveNumber('SMSC_OPERATOR_TTL_DAYS', vars.SMSC_OPERATOR_TTL_DAYS, DEFAULT_OPERATOR_TTL_DAYS, problems);
   const statsElectronic = flag('SMSC_STATS_ELECTRONIC', vars.SMSC_STATS_ELECTRONIC, problems);
   const shortLinks = vars.SMSC_SHORT_LINKS ? parseShortLinks('SMSC_SHORT_LINKS', vars.SMSC_SHORT_LINKS, problems) : undefined;
   const schedules = readSchedules(vars, problems);

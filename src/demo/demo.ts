@@ -3,7 +3,7 @@
 // prints a short report read back from the warehouse with SQL.
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
-import type { Config } from '../config.ts';
+import { type Config, configWithDefaults } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { SandboxClock } from '../sandbox/clock.ts';
 import { startSandbox } from '../sandbox/server.ts';
@@ -33,8 +33,8 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
     await migrateToLatest(warehouse.db);
     out(`SMSC emulator at ${sandbox.url}; warehouse: ${warehouse.kind === 'pglite' ? `embedded PGlite in ${dataDir}` : 'DATABASE_URL'}`);
     const summaries = await runSync({
-      config: {
-        accounts: [
+      config: configWithDefaults(
+        [
           {
             name: DEMO_ACCOUNT,
             login: 'demo',
@@ -44,15 +44,8 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
             shortLinks: [{ id: 145142 }, { link: 'https://clinic.example/visit' }],
           },
         ],
-        databaseUrl: options.config.databaseUrl,
-        dataDir,
-        logLevel: 'warn',
-        statusWindowHours: 72,
-        statsElectronic: false,
-        operatorTtlDays: 30,
-        schedules: {},
-        httpPort: undefined,
-      },
+        { databaseUrl: options.config.databaseUrl, dataDir, logLevel: 'warn' },
+      ),
       warehouse,
       logger: options.logger,
       streams: STREAM_NAMES,

@@ -1,6 +1,7 @@
 // Running `sync` in-process against an emulator, and comparing the warehouse with its truth.
 import { Writable } from 'node:stream';
-import type { Config } from '../../src/config.ts';
+import { expect } from 'vitest';
+import { type Config, configWithDefaults } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { money } from '../../src/sandbox/endpoints.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
@@ -24,18 +25,10 @@ export const testLogger = createLogger({
 });
 
 export function sandboxConfig(sandbox: Sandbox, overrides: Partial<Config> = {}): Config {
-  return {
-    accounts: [{ name: 'demo', login: 'demo', password: 'demo', apikey: undefined, baseUrl: sandbox.url, timezone: 'Europe/Moscow' }],
-    databaseUrl: undefined,
-    dataDir: '',
+  return configWithDefaults([{ name: 'demo', login: 'demo', password: 'demo', apikey: undefined, baseUrl: sandbox.url, timezone: 'Europe/Moscow' }], {
     logLevel: 'debug',
-    statusWindowHours: 72,
-    statsElectronic: false,
-    operatorTtlDays: 30,
-    schedules: {},
-    httpPort: undefined,
     ...overrides,
-  };
+  });
 }
 
 export function syncOnce(
@@ -99,4 +92,18 @@ export async function warehouseRows(warehouse: Db<Warehouse>, account = 'demo'):
     sent_at: new Date(r.sent_at).toISOString(),
     status_changed_at: r.status_changed_at ? new Date(r.status_changed_at).toISOString() : null,
   }));
+}
+
+/** Per channel, every message sent since `sinceMs` up to the newest id held is held, once. */
+export async function expectNoGapPerChannel(sandbox: Sandbox, warehouse: Db<Warehouse>, sinceMs: number): Promise<void> {
+  const now = sandbox.clock.now();
+  for (const channel of ['sms', 'email'] as const) {
+    const held = (await warehouse.db.selectFrom('smsc.outbound_messages').select('int_id').where('channel', '=', channel).orderBy('int_id').execute()).map((r) => r.int_id);
+    const newest = BigInt(held.at(-1)!);
+    const truth = sandbox.world
+      .truth('demo', now)
+      .filter((v) => (v.message.format === 8) === (channel === 'email') && v.message.sendTs >= sinceMs && v.message.intId <= newest)
+      .map((v) => v.message.intId.toString());
+    expect(held, channel).toEqual(truth);
+  }
 }

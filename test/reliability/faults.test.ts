@@ -11,7 +11,7 @@ import type { RunSummary } from '../../src/sync/run-stream.ts';
 import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
 import { T0, testSandbox } from '../helpers/sandbox.ts';
-import { syncOnce, truthRow, warehouseRows } from '../helpers/sync.ts';
+import { expectNoGapPerChannel, syncOnce, truthRow, warehouseRows } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 
 const TZ = 'Europe/Moscow';
@@ -49,15 +49,7 @@ async function syncUntilDone(options: { client?: { timeoutMs?: number } } = {}):
 /** Every message up to the newest held is held, once; the replies likewise. */
 async function expectNoGapNoDuplicate(): Promise<void> {
   const now = sandbox.clock.now();
-  for (const channel of ['sms', 'email'] as const) {
-    const held = (await db().selectFrom('smsc.outbound_messages').select('int_id').where('channel', '=', channel).orderBy('int_id').execute()).map((r) => r.int_id);
-    const newest = BigInt(held.at(-1)!);
-    const truth = sandbox.world
-      .truth('demo', now)
-      .filter((v) => (v.message.format === 8) === (channel === 'email') && v.message.sendTs >= since.getTime() && v.message.intId <= newest)
-      .map((v) => v.message.intId.toString());
-    expect(held).toEqual(truth);
-  }
+  await expectNoGapPerChannel(sandbox, database.warehouse, since.getTime());
   const replies = (await db().selectFrom('smsc.inbound_messages').select('id').orderBy('id').execute()).map((r) => r.id);
   expect(replies).toEqual(
     sandbox.world

@@ -7,7 +7,7 @@ import { addDays, localDay } from '../../src/time/calendar.ts';
 import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { T0, testSandbox } from '../helpers/sandbox.ts';
-import { sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
+import { expectNoGapPerChannel, sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 
 const TZ = 'Europe/Moscow';
@@ -56,15 +56,7 @@ describe('backfill', () => {
     expect(formatProgress(progress[0]!)).toMatch(/^backfill: \d+\.\d% of the period held, \d+ rows, \d+ pages, \d+ history requests left this hour, ETA /);
 
     const now = sandbox.clock.now();
-    for (const channel of ['sms', 'email'] as const) {
-      const held = (await database.warehouse.db.selectFrom('smsc.outbound_messages').select('int_id').where('channel', '=', channel).orderBy('int_id').execute()).map((r) => r.int_id);
-      const newest = BigInt(held.at(-1)!);
-      const truth = sandbox.world
-        .truth('demo', now)
-        .filter((v) => (v.message.format === 8) === (channel === 'email') && v.message.sendTs >= since.getTime() && v.message.intId <= newest)
-        .map((v) => v.message.intId.toString());
-      expect(held).toEqual(truth);
-    }
+    await expectNoGapPerChannel(sandbox, database.warehouse, since.getTime());
     const days = (await database.warehouse.db.selectFrom('smsc.daily_stats').select('day').where('login', '=', 'demo').orderBy('day').execute()).map((r) =>
       String(r.day),
     );
