@@ -14,20 +14,20 @@ import { SandboxClock } from '../src/sandbox/clock.ts';
 import { startSandbox } from '../src/sandbox/server.ts';
 import { parseExactJson } from '../src/smsc/json.ts';
 import { normalizeOutbound, type OutboundRow } from '../src/streams/outbound/normalize.ts';
-import { mergeOutbound, OUTBOUND_COLUMNS, OUTBOUND_TYPES, upsertOutbound } from '../src/streams/store.ts';
+import { copyText, mergeOutbound, OUTBOUND_COLUMNS, OUTBOUND_TYPES, upsertOutbound } from '../src/streams/store.ts';
 import { openWarehouse } from '../src/warehouse/database.ts';
 import { migrateToLatest } from '../src/warehouse/migrate.ts';
 import type { Warehouse } from '../src/warehouse/schema.ts';
+import { ADMIN_URL, adminQuery } from './support.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const BATCH = 1000;
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 const ACCOUNT = 'bench';
 
 async function main(): Promise<void> {
   const rows = await fetchRows(ROWS);
   const dbName = `smsc_bench_${randomBytes(3).toString('hex')}`;
-  await admin(`CREATE DATABASE ${dbName}`);
+  await adminQuery(ADMIN_URL, `CREATE DATABASE ${dbName}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
   const warehouse = await openWarehouse<Warehouse>({ databaseUrl: url.toString() });
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   } finally {
     await client.end();
     await warehouse.close();
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   }
 }
 
@@ -111,33 +111,18 @@ async function batches(rows: readonly OutboundRow[], fn: (batch: OutboundRow[]) 
   for (let i = 0; i < rows.length; i += BATCH) await fn(rows.slice(i, i + BATCH));
 }
 
-/** COPY text format: tab-separated, \N for null, backslash escapes. */
-function copyLine(values: readonly unknown[]): string {
-  return (
-    values
-      .map((v) => {
-        if (v === null || v === undefined) return '\\N';
-        const s = v instanceof Date ? v.toISOString() : typeof v === 'boolean' ? (v ? 't' : 'f') : String(v);
-        return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-      })
-      .join('\t') + '\n'
-  );
-}
-
-function copyRows(client: pg.Client, statement: string, lines: Iterable<string>): Promise<void> {
-  return pipeline(Readable.from(lines), client.query(copyFrom(statement)));
-}
-
-function* rowLines(rows: readonly OutboundRow[], extra: (r: OutboundRow) => unknown[] = () => []): Generator<string> {
-  for (const r of rows) yield copyLine([...extra(r), ...OUTBOUND_COLUMNS.map((c) => r[c])]);
+function copyRows(client: pg.Client, statement: string, chunks: Iterable<string>): Promise<void> {
+  return pipeline(Readable.from(chunks), client.query(copyFrom(statement)));
 }
 
 async function copyRaw(client: pg.Client, rows: readonly OutboundRow[], at: Date): Promise<void> {
-  const columns = ['account', ...OUTBOUND_COLUMNS, 'first_seen_at', 'updated_at'];
-  const lines = (function* () {
-    for (const r of rows) yield copyLine([ACCOUNT, ...OUTBOUND_COLUMNS.map((c) => r[c]), at, at]);
+  const columns = ['account', ...OUTBOUND_COLUMNS, 'first_seen_at', 'updated_at'] as const;
+  const chunks = (function* () {
+    for (let i = 0; i < rows.length; i += BATCH) {
+      yield copyText(rows.slice(i, i + BATCH).map((r) => ({ ...r, account: ACCOUNT, first_seen_at: at, updated_at: at })), columns);
+    }
   })();
-  await copyRows(client, `COPY smsc.outbound_messages (${columns.join(', ')}) FROM STDIN`, lines);
+  await copyRows(client, `COPY smsc.outbound_messages (${columns.join(', ')}) FROM STDIN`, chunks);
 }
 
 /** One page: COPY into the unlogged staging table, then the same merge as the sync uses. */
@@ -145,23 +130,13 @@ async function stagingMerge(client: pg.Client, db: import('kysely').Kysely<Wareh
   await client.query('BEGIN');
   try {
     await client.query('TRUNCATE smsc.bench_staging');
-    await copyRows(client, `COPY smsc.bench_staging (${OUTBOUND_COLUMNS.join(', ')}) FROM STDIN`, rowLines(rows));
+    await copyRows(client, `COPY smsc.bench_staging (${OUTBOUND_COLUMNS.join(', ')}) FROM STDIN`, [copyText(rows, OUTBOUND_COLUMNS)]);
     const compiled = mergeOutbound(ACCOUNT, sql`SELECT * FROM smsc.bench_staging`, at).compile(db);
     await client.query(compiled.sql, compiled.parameters as unknown[]);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
     throw error;
-  }
-}
-
-async function admin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
   }
 }
 

@@ -138,7 +138,6 @@ async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCur
   // so a fresh walk from the newest page follows in the same run.
   let resumed = state.walk !== undefined;
   let walk = state.walk ?? (await planWalk(ctx, channel, state));
-  const tz = ctx.account.timezone;
   const fetch = (w: Walk) =>
     ctx.api.getMessages({ cnt: OUTBOUND_PAGE_SIZE, start: w.start, prevId: w.next ?? undefined, format: channel === 'email' ? EMAIL_FORMAT : 0 }, ctx.runId);
   const ahead = new ReadAhead();
@@ -147,9 +146,7 @@ async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCur
     for (;;) {
       if (ctx.signal?.aborted) return { cursor };
       const page = await ahead.take(() => fetch(walk));
-      const ids = page.map(pageIntId).filter((id): id is bigint => id !== undefined);
-      const min = ids.length ? ids.reduce((a, b) => (b < a ? b : a)) : undefined;
-      const max = ids.length ? ids.reduce((a, b) => (b > a ? b : a)) : undefined;
+      const { min, max } = pageBounds(page);
       const upper = walk.upper ?? max?.toString() ?? null;
       const reachedStop = walk.stopAt !== null && min !== undefined && min <= BigInt(walk.stopAt);
       // The end of prev_id paging shows as a short page, an empty one, or error 3 (an empty one here).
@@ -242,8 +239,7 @@ async function refreshChannel(ctx: StreamContext, channel: Channel, cursor: Outb
       if (error instanceof QuotaDeferredError) break;
       throw error;
     }
-    const ids = page.map(pageIntId).filter((id): id is bigint => id !== undefined);
-    const min = ids.length ? ids.reduce((a, b) => (b < a ? b : a)) : undefined;
+    const { min } = pageBounds(page);
     const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined || min <= BigInt(refresh.stopAt);
     state = { ...state, refresh: done ? undefined : { ...refresh, next: min.toString() } };
     cursor = { ...cursor, [channel]: state };
@@ -298,7 +294,6 @@ async function planBackfill(ctx: StreamContext, channel: Channel, state: Channel
 
 /** Pages below the oldest message held, back to the backfill's start; saved page by page. */
 async function walkBelow(ctx: StreamContext, channel: Channel, cursor: OutboundCursor): Promise<OutboundCursor> {
-  const tz = ctx.account.timezone;
   const fetch = (b: { start: string; next: string }) =>
     ctx.api.getMessages({ cnt: OUTBOUND_PAGE_SIZE, start: b.start, prevId: b.next, format: channel === 'email' ? EMAIL_FORMAT : 0 }, ctx.runId);
   const ahead = new ReadAhead();
@@ -307,8 +302,7 @@ async function walkBelow(ctx: StreamContext, channel: Channel, cursor: OutboundC
       const backfill = cursor[channel].backfill!;
       if (ctx.signal?.aborted) return cursor;
       const page = await ahead.take(() => fetch(backfill));
-      const ids = page.map(pageIntId).filter((id): id is bigint => id !== undefined);
-      const min = ids.length ? ids.reduce((a, b) => (b < a ? b : a)) : undefined;
+      const { min } = pageBounds(page);
       const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined;
       const next = done ? undefined : { ...backfill, next: min.toString() };
       cursor = { ...cursor, [channel]: { ...cursor[channel], backfill: next, floor: next ? cursor[channel].floor : earlierDay(cursor[channel].floor, backfill.start) } };
@@ -371,6 +365,19 @@ async function commitOutbound(ctx: StreamContext, page: readonly unknown[], curs
 }
 
 const INT8_MAX = 2n ** 63n - 1n;
+
+/** The lowest and highest int_id of a page (undefined when no row has a readable one). */
+function pageBounds(page: readonly unknown[]): { min: bigint | undefined; max: bigint | undefined } {
+  let min: bigint | undefined;
+  let max: bigint | undefined;
+  for (const raw of page) {
+    const id = pageIntId(raw);
+    if (id === undefined) continue;
+    if (min === undefined || id < min) min = id;
+    if (max === undefined || id > max) max = id;
+  }
+  return { min, max };
+}
 
 function pageIntId(raw: unknown): bigint | undefined {
   const v = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).int_id : undefined;
