@@ -1,7 +1,9 @@
-// The harness itself: every file gets a real, empty database of its own.
+// The harness itself: every file gets a real database of its own, empty or migrated.
+import { readdirSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase, testServerUrl } from './helpers/database.ts';
+import { migratedDatabase } from './helpers/warehouse.ts';
 
 describe('test database harness', () => {
   let a: TestDatabase;
@@ -30,9 +32,31 @@ describe('test database harness', () => {
     expect(version.rows[0]!.v).toMatch(/^PostgreSQL \d+/);
   });
 
-  it('uses the server from TEST_DATABASE_URL when it is set, and PGlite in the pglite project', () => {
+  it('uses the server from TEST_DATABASE_URL when it is set, a PostgreSQL server in any case outside the pglite project, and PGlite in it', () => {
     if (process.env.TEST_DATABASE_URL) expect(inject('databaseUrl')).toBe(process.env.TEST_DATABASE_URL);
     expect(a.warehouse.kind).toBe(testServerUrl() ? 'postgres' : 'pglite');
-    if (inject('forcePglite')) expect(a.warehouse.kind).toBe('pglite');
+    expect(a.warehouse.kind).toBe(inject('forcePglite') ? 'pglite' : 'postgres');
+  });
+});
+
+describe('migrated test databases', () => {
+  it('have every migration in migrations/ applied, and each is a database of its own', async () => {
+    const one = await migratedDatabase('harness_m1');
+    const two = await migratedDatabase('harness_m2');
+    try {
+      const files = readdirSync(new URL('../migrations', import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+      for (const database of [one, two]) {
+        const applied = await sql<{ name: string }>`SELECT name FROM smsc.kysely_migration ORDER BY name`.execute(database.warehouse.db);
+        expect(applied.rows.map((r) => r.name)).toEqual(files);
+        const codes = await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc.status_codes`.execute(database.warehouse.db);
+        expect(codes.rows[0]!.n).toBeGreaterThan(0);
+      }
+      await sql`CREATE TABLE smsc.harness_probe (id int)`.execute(one.warehouse.db);
+      const seen = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'harness_probe'`.execute(two.warehouse.db);
+      expect(seen.rows[0]!.n).toBe(0);
+    } finally {
+      await one.drop();
+      await two.drop();
+    }
   });
 });

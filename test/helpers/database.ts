@@ -1,9 +1,14 @@
-// A fresh, empty database for one test file: a new database on the run's PostgreSQL server,
-// or an embedded PGlite when there is none. Kept for inspection when KEEP_TEST_DATABASES=1.
+// A database of its own for one test file: a new database on the run's PostgreSQL server, or
+// an embedded PGlite in the pglite project; empty, or cloned from the run's migrated template.
+// Kept for inspection when KEEP_TEST_DATABASES=1.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
-import pg from 'pg';
 import { openWarehouse, type Warehouse } from '../../src/warehouse/database.ts';
+import { withDatabase } from './database-url.ts';
+import { admin } from './template-database.ts';
+
+export { withDatabase };
 
 export interface TestDatabase<DB = any> {
   /** URL of the database; undefined for PGlite (in-process only). */
@@ -14,19 +19,24 @@ export interface TestDatabase<DB = any> {
   drop(): Promise<void>;
 }
 
+export interface TestDatabaseOptions {
+  /** Start with every migration applied (a clone of the run's template). (Default: false, empty) */
+  readonly migrated?: boolean;
+}
+
 /** The PostgreSQL server this test file runs on; null when it runs on embedded PGlite. */
 export function testServerUrl(): string | null {
   return inject('forcePglite') ? null : inject('databaseUrl');
 }
 
-export async function createTestDatabase<DB = any>(label: string): Promise<TestDatabase<DB>> {
+export async function createTestDatabase<DB = any>(label: string, options: TestDatabaseOptions = {}): Promise<TestDatabase<DB>> {
   const adminUrl = testServerUrl();
   const name = `smsc_t_${label.replace(/\W/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`.toLowerCase();
   if (!adminUrl) {
-    const warehouse = await openWarehouse<DB>({});
+    const warehouse = await openWarehouse<DB>({ loadDataDir: pgliteDump(options.migrated ?? false) });
     return { url: undefined, name, warehouse, drop: () => warehouse.close() };
   }
-  await admin(adminUrl, `CREATE DATABASE "${name}"`);
+  await admin(adminUrl, options.migrated ? `CREATE DATABASE "${name}" TEMPLATE "${inject('templateDatabase')}"` : `CREATE DATABASE "${name}"`);
   const url = withDatabase(adminUrl, name);
   const warehouse = await openWarehouse<DB>({ databaseUrl: url });
   return {
@@ -40,18 +50,9 @@ export async function createTestDatabase<DB = any>(label: string): Promise<TestD
   };
 }
 
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+/** The global setup's dump for this start, read anew for each database (PGlite takes ownership). */
+function pgliteDump(migrated: boolean): Blob {
+  const dumps = inject('pgliteDumps');
+  if (!dumps) throw new Error('no PGlite dumps were made for this run: test/global-setup.ts makes them only when a project sets provide.forcePglite');
+  return new Blob([readFileSync(migrated ? dumps.migrated : dumps.empty)]);
 }

@@ -1,9 +1,6 @@
-// A test database with every migration applied.
-import { migrateToLatest } from '../../src/warehouse/migrate.ts';
+// A test database with every migration applied: a clone of the run's migrated template.
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
-export async function migratedDatabase(label: string): Promise<TestDatabase> {
-  const database = await createTestDatabase(label);
-  await migrateToLatest(database.warehouse.db);
-  return database;
+export function migratedDatabase(label: string): Promise<TestDatabase> {
+  return createTestDatabase(label, { migrated: true });
 }

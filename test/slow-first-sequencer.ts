@@ -1,0 +1,31 @@
+// Files run in parallel, so the run lasts at least as long as whichever slow file starts last.
+// Vitest orders by the durations of the previous run when it has them, and otherwise (a fresh
+// clone, as CI is) by file size, which would start short-lived-but-slow files such as
+// cli-sync.test.ts near the end. The slowest files (about 15 to 40 s each when the machine is
+// quiet) start first, in this order; the rest keep vitest's order.
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+export const SLOW_FIRST = [
+  'test/reliability/crash.test.ts',
+  'test/cli-sync.test.ts',
+  'test/sync/backfill.test.ts',
+  'test/streams/messages.test.ts',
+  'test/reliability/faults.test.ts',
+  'test/scheduler/start.test.ts',
+  'test/streams/kill.test.ts',
+  'test/cli.test.ts',
+  'test/smsc/client.test.ts',
+  'test/reliability/security.test.ts',
+];
+
+export class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (spec: TestSpecification) => {
+      const i = SLOW_FIRST.findIndex((path) => spec.moduleId.endsWith(`/${path}`));
+      return i < 0 ? SLOW_FIRST.length : i;
+    };
+    // Array.prototype.sort is stable: equal ranks keep vitest's order.
+    return sorted.sort((a, b) => rank(a) - rank(b));
+  }
+}
