@@ -2,7 +2,7 @@
 // is silent, each assumption is written beside the code that makes it.
 import { EMAIL_FORMAT } from '../smsc/codes.ts';
 import type { Endpoint } from '../smsc/endpoints.ts';
-import { formatDateTime, parseDateTime, startOfLocalDay } from '../time/zoned-time.ts';
+import { formatDateTime, localFields, parseDateTime, startOfLocalDay, startOfNextLocalDay } from '../time/zoned-time.ts';
 import { lookupOperator } from './numbering.ts';
 import { type Rendered, renderError, renderRows, type Row, json, toJsonObject } from './render.ts';
 import type { WorldAccount, World, WorldMessage } from './world.ts';
@@ -86,9 +86,10 @@ function getMessages({ world, account, params, now, fmt }: EndpointContext): Ren
   const end = optionalDate(params, 'end', tz);
   // Assumption: without `start` the period is the last half year.
   const from = start ?? startOfLocalDay(now - HALF_YEAR_DAYS * DAY, tz);
-  const to = end !== undefined ? end + DAY : now + 1;
+  // Local days, which a daylight-saving switch makes 23 or 25 hours long.
+  const to = end !== undefined ? startOfNextLocalDay(end, tz) : now + 1;
   if (to <= from) throw new ApiError(1, 'end is before start');
-  if (to - from > (HALF_YEAR_DAYS + 1) * DAY) throw new ApiError(1, 'the period is longer than half a year');
+  if (calendarDays(from, to - 1, tz) > HALF_YEAR_DAYS + 1) throw new ApiError(1, 'the period is longer than half a year');
   const prevId = optionalBigInt(params, 'prev_id');
   const targets = listParam(params, format === EMAIL_FORMAT ? 'email' : 'phone');
 
@@ -296,6 +297,15 @@ function optionalBigInt(params: URLSearchParams, name: string): bigint | undefin
   if (text === null || text === '') return undefined;
   if (!/^\d+$/.test(text)) throw new ApiError(1, `${name} must be a whole number`);
   return BigInt(text);
+}
+
+/** Calendar days in the zone from the day of `first` to the day of `last`, both counted. */
+function calendarDays(first: number, last: number, tz: string): number {
+  const day = (ms: number) => {
+    const f = localFields(ms, tz);
+    return Date.UTC(f.year, f.month - 1, f.day);
+  };
+  return (day(last) - day(first)) / DAY + 1;
 }
 
 function optionalDate(params: URLSearchParams, name: string, tz: string): number | undefined {

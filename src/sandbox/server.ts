@@ -137,7 +137,7 @@ async function serve(state: State, req: IncomingMessage, res: ServerResponse): P
 
   // Faults that strike before the API sees the request.
   const fault = state.faults.take(endpoint ?? script);
-  if (fault && ['http500', 'http503', 'reset', 'error', 'plainError'].includes(fault.kind)) {
+  if (fault && ['http500', 'http503', 'http429', 'reset', 'error', 'plainError', 'bareOk'].includes(fault.kind)) {
     record(`fault ${fault.kind}`, params.get('login') ?? undefined);
     return applyEarlyFault(fault, fmt, res, send);
   }
@@ -173,17 +173,46 @@ async function serve(state: State, req: IncomingMessage, res: ServerResponse): P
     return send(renderError(9, refused === 'identical' ? 'duplicate request, wait a minute' : 'too many requests', fmt));
   }
 
+  // Faults that change what the API is asked.
+  if (fault?.kind === 'ignoreParam' && fault.param) params.delete(fault.param);
+  if (fault?.kind === 'capRows') params.set('cnt', String(Math.min(Number(params.get('cnt') ?? 100), fault.maxRows ?? 100)));
+
   const answer = handle(endpoint, { world: state.world, account, params, now, fmt });
+  if (fault?.kind === 'ignoreParam' || fault?.kind === 'capRows') {
+    record(`fault ${fault.kind}`, login);
+    return send(answer);
+  }
+  if (fault?.kind === 'oversized') {
+    record('fault oversized', login);
+    return streamOversized(state.faults, res, answer, fault.sizeMb ?? 70, charset);
+  }
+  if (fault?.kind === 'rewrite' && fault.rewrite && fmt === 3) {
+    record('fault rewrite', login);
+    const rewritten = fault.rewrite(parseExactJson(answer.body));
+    const body = typeof rewritten === 'string' ? rewritten : JSON.stringify(rewritten, (_k, v: unknown) => (typeof v === 'bigint' ? JSON.rawJSON(v.toString()) : v));
+    return send({ ...answer, body });
+  }
   if (fault?.kind === 'slow') {
     record('fault slow', login);
     await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 5000));
     if (res.destroyed) return;
     return send(answer);
   }
+  if (fault?.kind === 'trickle') {
+    record('fault trickle', login);
+    const bytes = encodeBody(answer.body, charset);
+    res.writeHead(200, { 'content-type': `${answer.contentType}; charset=${charsetName(charset)}`, 'content-length': bytes.length });
+    for (let i = 0; i < bytes.length && !res.destroyed; i++) {
+      res.write(bytes.subarray(i, i + 1));
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 1000));
+    }
+    if (!res.destroyed) res.end();
+    return;
+  }
   if (fault?.kind === 'corruptRows') {
     record('fault corruptRows', login);
     if (fmt !== 3) return send(answer);
-    const corrupted = corruptRows(answer, fault);
+    const corrupted = corruptRows(answer, fault, state.faults.rowsCorrupted, now);
     return send(corrupted, 200, withRawBytes(corrupted.body, charset));
   }
   if (fault?.kind === 'truncate') {
@@ -204,29 +233,56 @@ function applyEarlyFault(fault: FaultSpec, fmt: number, res: ServerResponse, sen
       return send({ body: '<html><body><h1>500 Internal Server Error</h1></body></html>', contentType: 'text/html' }, 500);
     case 'http503':
       return send({ body: '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>', contentType: 'text/html' }, 503);
+    case 'http429':
+      res.setHeader('retry-after', String(fault.retryAfter ?? 1));
+      return send({ body: '<html><body><h1>429 Too Many Requests</h1></body></html>', contentType: 'text/html' }, 429);
     case 'reset':
       res.socket?.destroy();
       return;
     case 'plainError':
       return send(plainError(fault.code ?? 9, 'duplicate request, wait a minute'));
-    default:
-      return send(renderError(fault.code ?? 9, 'duplicate request, wait a minute', fmt));
+    case 'bareOk':
+      return send({ body: 'OK', contentType: 'text/plain' });
+    default: {
+      const error = renderError(fault.code ?? 9, 'duplicate request, wait a minute', fmt);
+      // Error objects with keys the documentation does not list ({"error":…,"error_code":7,"id":34}).
+      if (fmt === 3 && fault.fields) return send({ ...error, body: JSON.stringify({ ...JSON.parse(error.body), ...fault.fields }) });
+      return send(error);
+    }
   }
 }
 
-/** Overwrites fields of every n-th row of a JSON list answer, keeping 64-bit numbers exact. */
-function corruptRows(answer: Rendered, fault: FaultSpec): Rendered {
+/**
+ * Overwrites fields of every n-th row of a JSON list answer (or of the listed rows, counted in
+ * `sent`), keeping 64-bit numbers exact.
+ */
+function corruptRows(answer: Rendered, fault: FaultSpec, sent: FaultInjector['rowsCorrupted'], now: number): Rendered {
   const rows = parseExactJson(answer.body);
   if (!Array.isArray(rows)) return answer;
   const every = fault.every ?? 10;
   const patches = fault.patches ?? [fault.patch ?? {}];
+  const listed = fault.rows ? new Set(fault.rows) : undefined;
+  let hit = 0;
   rows.forEach((row: Record<string, unknown>, i) => {
-    if (i % every !== 0) return;
-    for (const [k, v] of Object.entries(patches[(i / every) % patches.length]!)) {
+    let patch: Readonly<Record<string, unknown>>;
+    if (listed) {
+      // A history row by its int_id, a reply by its id.
+      const id = String(row.int_id ?? row.id);
+      if (!listed.has(id)) return;
+      const seen = sent.get(id);
+      sent.set(id, { times: (seen?.times ?? 0) + 1, first: seen?.first ?? now, last: now });
+      patch = patches[fault.rows!.indexOf(id) % patches.length]!;
+    } else {
+      if (i % every !== 0) return;
+      patch = patches[(i / every) % patches.length]!;
+    }
+    hit += 1;
+    for (const [k, v] of Object.entries(patch)) {
       if (v === undefined) delete row[k];
       else row[k] = v;
     }
   });
+  if (hit === 0) return answer;
   return { ...answer, body: JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? JSON.rawJSON(v.toString()) : v)) };
 }
 
@@ -244,6 +300,31 @@ function withRawBytes(body: string, charset: string): Buffer {
   }
   parts.push(encodeBody(body.slice(last), charset));
   return Buffer.concat(parts);
+}
+
+/**
+ * The answer padded with spaces to `sizeMb` MB after its opening bracket (still valid JSON),
+ * streamed in 64 KiB chunks with no Content-Length, as a runaway server or proxy would. Counts
+ * the bytes written until it ends or the client hangs up.
+ */
+async function streamOversized(faults: FaultInjector, res: ServerResponse, answer: Rendered, sizeMb: number, charset: string): Promise<void> {
+  const body = encodeBody(answer.body, charset);
+  const total = Math.max(body.length, Math.round(sizeMb * 1_048_576));
+  const chunk = Buffer.alloc(65_536, 0x20);
+  faults.oversizedBytesSent = 0;
+  res.writeHead(200, { 'content-type': `${answer.contentType}; charset=${charsetName(charset)}` });
+  const write = async (bytes: Buffer) => {
+    if (res.destroyed) return;
+    faults.oversizedBytesSent += bytes.length;
+    if (!res.write(bytes)) await new Promise<void>((resolve) => {
+      res.once('drain', resolve);
+      res.once('close', resolve);
+    });
+  };
+  await write(body.subarray(0, 1));
+  for (let left = total - body.length; left > 0 && !res.destroyed; left -= chunk.length) await write(left >= chunk.length ? chunk : chunk.subarray(0, left));
+  await write(body.subarray(1));
+  if (!res.destroyed) res.end();
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

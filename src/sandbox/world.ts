@@ -12,6 +12,11 @@ import { lookupOperator, OPERATORS, type Operator, UNKNOWN_PREFIXES, ZONES } fro
 import { mixSeed, Random } from './random.ts';
 import { EMAIL_TEXTS, REPLY_TEXTS, SENDERS, SMS_TEXTS, smsParts } from './texts.ts';
 
+/** The `message` of an incoming call among the replies. */
+export const CALL_TEXT = '[CALL]';
+/** Share of reply rows that are incoming calls. */
+const CALL_SHARE = 0.05;
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -39,8 +44,32 @@ export interface SandboxAccountSpec {
   /** The account's own numbers that receive replies. (Default: one number) */
   readonly toPhones?: readonly string[];
   readonly shortLinks?: readonly SandboxShortLink[];
-  /** Average messages sent per day. (Default: the world's `messagesPerDay`) */
+  /** Average messages sent per day; 0: none but those a test adds. (Default: the world's `messagesPerDay`) */
   readonly messagesPerDay?: number;
+}
+
+/** A message a test places at an exact instant (`World.addMessage`). */
+export interface PlacedMessage {
+  readonly sendTs: number;
+  /** When it is delivered (status 1). (Default: 30 s after sending) */
+  readonly deliveredTs?: number;
+  /** (Default: 79031234567) */
+  readonly phone?: string;
+  /** (Default: 'Test') */
+  readonly text?: string;
+}
+
+/** A reply a test places at an exact instant (`World.addReply`). */
+export interface PlacedReply {
+  readonly receivedTs: number;
+  /** When the subscriber's phone sent it. (Default: 5 s before it was received) */
+  readonly sentTs?: number;
+  /** (Default: 79031234567) */
+  readonly phone?: string;
+  /** (Default: the account's first own number) */
+  readonly toPhone?: string;
+  /** (Default: 'Да') */
+  readonly text?: string;
 }
 
 export interface WorldOptions {
@@ -403,6 +432,64 @@ export class World {
     account.priceEpochs.splice(0, account.priceEpochs.length, ...epochs);
   }
 
+  /**
+   * Adds a message sent at an exact instant, for tests of what happens at that instant
+   * (around a daylight-saving switch). It is sent after every message of the world so far
+   * and takes the next int_id; it is delivered, priced at the zone-1 API price.
+   */
+  addMessage(login: string, placed: PlacedMessage): WorldMessage {
+    const account = this.#mustAccount(login);
+    const sendTs = Math.floor(placed.sendTs / 1000) * 1000;
+    const newest = [...this.accounts.values()].flatMap((a) => a.messages.at(-1) ?? []);
+    if (newest.some((m) => m.sendTs > sendTs)) throw new Error('addMessage: messages are added in the order they are sent, after the world\'s newest');
+    const phone = placed.phone ?? '79031234567';
+    const text = placed.text ?? 'Test';
+    const parts = smsParts(text);
+    const cost = account.pricesAt(sendTs).zones.get(1)!.api * parts;
+    const delivered = Math.floor((placed.deliveredTs ?? sendTs + 30_000) / 1000) * 1000;
+    const message: WorldMessage = {
+      login,
+      intId: newest.reduce((max, m) => (m.intId > max ? m.intId : max), this.options.intIdBase ?? 2n ** 53n) + 1n,
+      id: 1 + account.messages.length,
+      sendTs,
+      phone,
+      format: 0,
+      type: 0,
+      sender: SENDERS[0]!,
+      text,
+      parts,
+      operator: lookupOperator(phone),
+      balance: 'main',
+      crc: 0n,
+      timeline: [
+        { at: sendTs, status: -1, err: 0 },
+        { at: delivered, status: 1, err: 0 },
+      ],
+      costs: [{ at: sendTs, cost }],
+    };
+    account.messages.push(message);
+    return message;
+  }
+
+  /** Adds a reply received at an exact instant, after every reply so far, with the next id. */
+  addReply(login: string, placed: PlacedReply): WorldReply {
+    const account = this.#mustAccount(login);
+    const receivedTs = Math.floor(placed.receivedTs / 1000) * 1000;
+    const newest = [...this.accounts.values()].flatMap((a) => a.replies.at(-1) ?? []);
+    if (newest.some((r) => r.receivedTs > receivedTs)) throw new Error('addReply: replies are added in the order they arrive, after the world\'s newest');
+    const reply: WorldReply = {
+      login,
+      id: newest.reduce((max, r) => Math.max(max, r.id), 3_000_000) + 1,
+      receivedTs,
+      sentTs: Math.floor((placed.sentTs ?? receivedTs - 5000) / 1000) * 1000,
+      phone: placed.phone ?? '79031234567',
+      toPhone: placed.toPhone ?? account.spec.toPhones?.[0] ?? '79037700001',
+      text: placed.text ?? 'Да',
+    };
+    account.replies.push(reply);
+    return reply;
+  }
+
   #mustAccount(login: string): WorldAccount {
     const account = this.accounts.get(login);
     if (!account) throw new Error(`sandbox has no account '${login}'`);
@@ -414,6 +501,7 @@ export class World {
     for (const account of this.accounts.values()) {
       const rng = new Random(mixSeed(account.seed, 11));
       const perDay = account.spec.messagesPerDay ?? this.options.messagesPerDay;
+      if (!(perDay > 0)) continue;
       const subscribers = makeSubscribers(rng, Math.max(50, Math.round(perDay * 4)));
       const emails = Array.from({ length: 40 }, (_, i) => `client${i + 1}@mail.example`);
       let clientId = 1000;
@@ -468,10 +556,13 @@ export class World {
     }
     all.sort((a, b) => a.receivedTs - b.receivedTs);
     const rng = new Random(mixSeed(this.options.seed, 77));
+    // Incoming calls to the account's numbers come among the replies as rows whose message is
+    // [CALL] (observed in get_answers): a share of them, drawn apart so the rest stays as it was.
+    const calls = new Random(mixSeed(this.options.seed, 79));
     let id = 3_000_000;
     for (const r of all) {
       id += rng.int(1, 4);
-      this.accounts.get(r.login)!.replies.push({ ...r, id });
+      this.accounts.get(r.login)!.replies.push({ ...r, id, ...(calls.chance(CALL_SHARE) ? { text: CALL_TEXT } : {}) });
     }
   }
 }

@@ -1,5 +1,6 @@
 // Writing normalized rows: batched idempotent upserts (a re-run changes nothing, updated_at
 // moves only on a real change), the status/cost history, rejected rows and cursors.
+import { hash } from 'node:crypto';
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { CopyIn } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
@@ -159,12 +160,38 @@ export interface Rejection {
   readonly reason: string;
 }
 
-export async function insertRejected(db: Db, account: string, stream: string, runId: string, rows: readonly Rejection[], at: Date): Promise<void> {
-  if (rows.length === 0) return;
-  await db
-    .insertInto('smsc.rejected_rows')
-    .values(rows.map((r) => ({ account, stream, run_id: runId, raw: r.raw.replaceAll('\u0000', '\\u0000'), reason: r.reason, rejected_at: at })))
-    .execute();
+/** SHA-256 (hex) of a rejected row as stored: what tells one bad API row from another. */
+export function rejectedDigest(storedRaw: string): string {
+  return hash('sha256', storedRaw);
+}
+
+/**
+ * Records rejected rows, one per (account, stream, digest of the row as it came). A row seen
+ * again (every re-read of its page brings it back) moves `last_seen_at`, adds to `times_seen`
+ * and takes the latest reason; `run_id` and `first_seen_at` stay those of the run that first
+ * saw it. Returns how many rows were rejected for the first time: what the run reports.
+ */
+export async function insertRejected(db: Db, account: string, stream: string, runId: string, rows: readonly Rejection[], at: Date): Promise<number> {
+  if (rows.length === 0) return 0;
+  // One statement cannot update a row twice: a row repeated within the batch counts once per copy.
+  const byDigest = new Map<string, { raw: string; reason: string; seen: number }>();
+  for (const r of rows) {
+    const raw = r.raw.replaceAll('\u0000', '\\u0000');
+    const digest = rejectedDigest(raw);
+    const held = byDigest.get(digest);
+    if (held) held.seen += 1;
+    else byDigest.set(digest, { raw, reason: r.reason, seen: 1 });
+  }
+  const digests = [...byDigest.keys()];
+  const batch = [...byDigest.values()];
+  const result = await sql<{ inserted: boolean }>`
+    INSERT INTO smsc.rejected_rows AS t (account, stream, run_id, digest, raw, reason, rejected_at, first_seen_at, last_seen_at, times_seen)
+    SELECT ${account}, ${stream}, ${runId}::uuid, i.digest, i.raw, i.reason, ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz, i.seen
+    FROM unnest(${digests}::text[], ${batch.map((b) => b.raw)}::text[], ${batch.map((b) => b.reason)}::text[], ${batch.map((b) => b.seen)}::int[]) AS i(digest, raw, reason, seen)
+    ON CONFLICT (account, stream, digest) DO UPDATE SET
+      last_seen_at = greatest(t.last_seen_at, EXCLUDED.last_seen_at), times_seen = t.times_seen + EXCLUDED.times_seen, reason = EXCLUDED.reason
+    RETURNING (t.xmax = 0) AS inserted`.execute(db);
+  return result.rows.filter((r) => r.inserted).length;
 }
 
 export async function loadCursor<T>(db: Db, account: string, stream: string): Promise<T | undefined> {

@@ -43,14 +43,32 @@ function absent(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
-/** A bigint column value as a decimal string (exact beyond 2^53). */
-export function int64(value: unknown, field: string): string {
+/**
+ * The one reader of 64-bit integers (int_id, reply ids, crc, short-link ids): a BigInt, a
+ * safe-integer number or a string of up to 20 digits, within PostgreSQL's bigint range. Every
+ * id a cursor or a page check uses comes from a row this reader accepted, so no id that
+ * PostgreSQL cannot hold can become a cursor.
+ * @throws RowRejected naming the field.
+ */
+export function int64Value(value: unknown, field: string): bigint {
   let n: bigint;
   if (typeof value === 'bigint') n = value;
   else if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
   else if (typeof value === 'string' && /^\s*-?\d{1,20}\s*$/.test(value)) n = BigInt(value.trim());
   else throw new RowRejected(`${field}: expected a whole number, got ${describe(value)}`);
   if (n > INT8_MAX || n < INT8_MIN) throw new RowRejected(`${field}: ${n} does not fit a 64-bit integer`);
+  return n;
+}
+
+/** A bigint column value as a decimal string (exact beyond 2^53); see int64Value. */
+export function int64(value: unknown, field: string): string {
+  return int64Value(value, field).toString();
+}
+
+/** An id SMSC assigns (int_id, a reply's id): a 64-bit integer above 0. */
+export function id64(value: unknown, field: string): string {
+  const n = int64Value(value, field);
+  if (n <= 0n) throw new RowRejected(`${field}: ${n} is not a valid id (ids are above 0)`);
   return n.toString();
 }
 
@@ -70,11 +88,23 @@ export function optionalInt32(value: unknown, field: string): number | null {
   return absent(value) ? null : int32(value, field);
 }
 
+/** A count (message parts and the like): a whole number, 0 or more. */
+export function optionalCount(value: unknown, field: string): number | null {
+  const n = optionalInt32(value, field);
+  if (n !== null && n < 0) throw new RowRejected(`${field}: ${n} is negative; expected a count`);
+  return n;
+}
+
 /** Money and other decimals as exact strings: "1.60", "1,60", 1.6 and "  2 " are read; floats never round. */
 export function decimal(value: unknown, field: string): string {
   const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'string' ? value.trim().replace(',', '.') : undefined;
   if (text === undefined || !/^-?\d{1,15}(\.\d{1,8})?$/.test(text)) throw new RowRejected(`${field}: expected an amount like "1.60", got ${describe(value)}`);
   return text;
+}
+
+/** An amount that may be missing: null (unknown), never 0, when SMSC leaves it out or empty. */
+export function optionalDecimal(value: unknown, field: string): string | null {
+  return absent(value) ? null : decimal(value, field);
 }
 
 /** Text as stored: numbers become their digits; NUL bytes and oversized values are refused. */

@@ -9,7 +9,8 @@ import type { FaultSpec } from '../../src/sandbox/faults.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import type { RunSummary } from '../../src/sync/run-stream.ts';
 import { startOfLocalDay } from '../../src/time/zoned-time.ts';
-import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
+import { type TestDatabase } from '../helpers/database.ts';
+import { itNeedsServer } from '../helpers/needs-server.ts';
 import { T0, testSandbox } from '../helpers/sandbox.ts';
 import { expectNoGapPerChannel, syncOnce, truthRow, warehouseRows } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
@@ -130,7 +131,7 @@ describe('faults on the SMSC side', () => {
 
 describe('faults on the database side', () => {
   // Embedded PGlite has no second backend to terminate.
-  it.skipIf(!testServerUrl())('a connection terminated in the middle of a page (pg_terminate_backend) rolls the page back whole; the next run goes on', async () => {
+  itNeedsServer('pg_terminate_backend needs a second backend; PGlite is one backend inside the test process')('a connection terminated in the middle of a page (pg_terminate_backend) rolls the page back whole; the next run goes on', async () => {
     sandbox.clock.advance(2 * HOUR);
     // Each page's statement takes 0.3 s longer, so that it is caught in flight.
     await sql`CREATE FUNCTION smsc.test_slow_page() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$`.execute(db());

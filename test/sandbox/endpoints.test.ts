@@ -150,6 +150,16 @@ describe('get_answers (replies)', () => {
     expect(sandbox.world.repliesAt('demo', T0, true).length).toBeGreaterThan(rows.length);
   });
 
+  it('carries incoming calls among the replies as rows whose message is [CALL], shaped like any reply', async () => {
+    const rows = parseJson((await call(sandbox, 'get.php', { get_answers: 1, fmt: 3, hour: 168, cnt: 10000 })).text) as any[];
+    const calls = rows.filter((r) => r.message === '[CALL]');
+    // Some, not most: the share is a few percent of the rows.
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.length).toBeLessThan(rows.length / 5);
+    for (const c of calls) expect(Object.keys(c)).toEqual(['id', 'received', 'phone', 'message', 'to_phone', 'sent']);
+    expect(calls.map((c) => c.id)).toEqual(sandbox.world.repliesAt('demo', T0).filter((r) => r.text === '[CALL]').map((r) => r.id));
+  });
+
   it('renders fmt=1 in the documented column order', async () => {
     const f1 = (await call(sandbox, 'get.php', { get_answers: 1, fmt: 1, hour: 168, cnt: 1 })).text;
     const first = sandbox.world.repliesAt('demo', T0)[0]!;

@@ -23,6 +23,22 @@ const inboundWarnings = async () =>
   (await readStatus(database.warehouse.db, sandboxConfig(sandbox), sandbox.clock))[0]!.streams.find((s) => s.stream === 'inbound')!.warnings;
 
 describe('the 7-day horizon of replies', () => {
+  it('is warned about when replies have never been synced while the account is', async () => {
+    // Nothing synced yet: nothing to warn about.
+    expect(await inboundWarnings()).toEqual([]);
+    const [outbound] = await syncOnce(sandbox, database.warehouse, { streams: ['outbound'] });
+    expect(outbound!.outcome).toBe('succeeded');
+    sandbox.clock.advance(2 * 86_400_000);
+    expect(await inboundWarnings()).toEqual([
+      'replies have never been synced (no successful inbound run) although the account has been synced for 2.0 days: SMSC keeps replies 7 days and older ones are lost; run `smsc-sync sync --streams inbound` or check the inbound job',
+    ]);
+    // A failed inbound run is no success either.
+    sandbox.faults.inject({ kind: 'error', code: 1, endpoint: 'get_answers' });
+    const [failed] = await syncOnce(sandbox, database.warehouse, { streams: ['inbound'] });
+    expect(failed!.outcome).toBe('failed');
+    expect((await inboundWarnings())[0]).toMatch(/^replies have never been synced \(no successful inbound run; the last one failed\) although the account has been synced for 2\.0 days/);
+  });
+
   it('is warned about when the last successful inbound sync is more than 6 days old', async () => {
     const [first] = await syncOnce(sandbox, database.warehouse, { streams: ['inbound'] });
     expect(first!.warnings).toEqual([]);

@@ -17,7 +17,10 @@ let sandbox: Sandbox;
 beforeAll(async () => {
   database = await migratedDatabase('kill');
   // Real time on both sides: the child process keeps its ledger on the system clock.
-  sandbox = await startSandbox({ clock: new SandboxClock(), seed: 11, world: { historyDays: 2, futureDays: 1, messagesPerDay: 12_000 } });
+  // (8,000 sends a day, some 10,400 messages: at any hour the walk since yesterday, the empty
+  // page that ends it and the e-mail walk fit the hour's 30 history requests, and more than
+  // the 8,000 rows of the kill threshold are there to read.)
+  sandbox = await startSandbox({ clock: new SandboxClock(), seed: 11, world: { historyDays: 2, futureDays: 1, messagesPerDay: 8_000 } });
   // Slow pages, so that the walk is long enough to be killed in the middle.
   sandbox.faults.inject({ kind: 'slow', endpoint: 'get_messages', delayMs: 120, rate: 1 });
 });

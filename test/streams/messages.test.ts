@@ -62,6 +62,8 @@ describe('outbound and inbound streams', () => {
         sent_at: new Date(r.sentTs).toISOString(),
       })),
     );
+    // Incoming calls come among the replies as [CALL] rows and are stored as they come.
+    expect(replies.filter((r) => r.message === '[CALL]').length).toBeGreaterThan(0);
     // Every message got its first status row; runs are recorded with what they did.
     expect(await count('smsc.outbound_status_changes')).toBe(truth.length);
     const runs = await db().selectFrom('smsc.sync_runs').selectAll().orderBy('started_at').execute();

@@ -73,6 +73,22 @@ describe('normalizeOutbound', () => {
     expect(reason({ message: 'я'.repeat(70_000) })).toBe('message: 70000 characters, more than the 65536 accepted');
     expect(reason({ message: 'bad \uD800 surrogate' })).toBe('message: invalid UTF-16 (a lone surrogate)');
     expect(normalizeOutbound([1, 2], TZ)).toEqual({ rejected: 'expected an object, got a list' });
+    expect(reason({ sms_cnt: -1 })).toBe('sms_cnt: -1 is negative; expected a count');
+    expect(reason({ int_id: 0 })).toBe('int_id: 0 is not a valid id (ids are above 0)');
+    expect(reason({ int_id: '-5' })).toBe('int_id: -5 is not a valid id (ids are above 0)');
+  });
+
+  it('stores a missing cost as unknown (null), never as a free message', () => {
+    const base = fixtures[0] as Record<string, unknown>;
+    for (const cost of [undefined, null, '']) expect(normalizeOutbound({ ...base, cost }, TZ)).toMatchObject({ row: { cost: null } });
+    expect(normalizeOutbound({ ...base, cost: '0' }, TZ)).toMatchObject({ row: { cost: '0' } });
+    expect(normalizeOutbound({ ...base, sms_cnt: 0 }, TZ)).toMatchObject({ row: { sms_cnt: 0 } });
+  });
+
+  it('keeps fields the documentation does not list in raw and reads the row all the same', () => {
+    const n = normalizeOutbound({ ...(fixtures[0] as object), flag: 3, новое: { a: [1, 2n ** 63n - 1n] } }, TZ);
+    expect(n).toMatchObject({ row: { int_id: '9007199254740993' } });
+    expect((n as { row: OutboundRow }).row.raw).toContain('"новое":{"a":[1,9223372036854775807]}');
   });
 
   it('keeps SQL-looking text verbatim', () => {
@@ -89,5 +105,12 @@ describe('normalizeInbound', () => {
     const b = normalizeInbound({ id: '3000002', received: 1781514000, phone: '79161234567', message: '', to_phone: null, sent: '1781513998' }, TZ);
     expect(b).toMatchObject({ row: { id: '3000002', received_at: new Date(1781514000 * 1000), sent_at: new Date(1781513998 * 1000), to_phone: null } });
     expect(normalizeInbound({ id: 1, received: 'вчера', phone: '7916' }, TZ)).toEqual({ rejected: 'received: "вчера" is not a date DD.MM.YYYY hh:mm:ss' });
+  });
+
+  it('refuses an id beyond 64 bits and keeps an incoming call ([CALL]) as it comes', () => {
+    const reply = { id: 3000001, received: '15.06.2026 12:00:00', phone: '79161234567', message: 'Да', to_phone: '79037700001', sent: '15.06.2026 11:59:58' };
+    expect(normalizeInbound({ ...reply, id: 9_999_999_999_999_999_999n }, TZ)).toEqual({ rejected: 'id: 9999999999999999999 does not fit a 64-bit integer' });
+    expect(normalizeInbound({ ...reply, id: '9999999999999999999' }, TZ)).toEqual({ rejected: 'id: 9999999999999999999 does not fit a 64-bit integer' });
+    expect(normalizeInbound({ ...reply, message: '[CALL]' }, TZ)).toMatchObject({ row: { id: '3000001', message: '[CALL]' } });
   });
 });

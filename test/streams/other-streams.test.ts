@@ -158,6 +158,44 @@ describe('tariffs', () => {
   });
 });
 
+describe('tariffs named twice in one price list', () => {
+  it('applies the same prices once and refuses different ones, keeping the price held; a repeat the next day is not new', async () => {
+    const current = async () =>
+      (await db().selectFrom('smsc.tariff_operator_prices').select(['mccmnc', 'cost']).where('valid_to', 'is', null).orderBy('mccmnc').execute()).map((r) => [r.mccmnc, r.cost]);
+    const held = await current();
+    // Zone 1 twice with its prices; code 25001 twice with two different costs.
+    const rewrite = (answer: unknown) => {
+      const a = answer as { zones: { zone: string }[]; codes: { mccmnc: string; cost: string }[] };
+      return { ...a, zones: [...a.zones, { ...a.zones.find((z) => z.zone === '1')! }], codes: [...a.codes, { mccmnc: '25001', cost: '9.99' }] };
+    };
+    sandbox.faults.inject({ kind: 'rewrite', endpoint: 'get_price', rewrite, count: 2 });
+    sandbox.clock.advance(DAY);
+    const [first] = await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'] });
+    expect(first!.outcome).toBe('succeeded');
+    expect(first!.rejected).toBe(2);
+    const prices = sandbox.world.account('demo')!.pricesAt(sandbox.clock.now());
+    // 25001 keeps the cost held; every other code is as SMSC says; zone 1 has one current row.
+    expect(await current()).toEqual([...prices.codes].sort().map(([mccmnc, cost]) => [mccmnc, mccmnc === '25001' ? held.find(([m]) => m === '25001')![1] : money(cost)]));
+    expect((await db().selectFrom('smsc.tariff_zones').select('api').where('zone', '=', '1').where('valid_to', 'is', null).execute()).map((r) => r.api)).toEqual([
+      money(prices.zones.get(1)!.api),
+    ]);
+    const reason = 'code 25001: given 2 times in one price list with different prices; the price held is kept';
+    const rejected = () => db().selectFrom('smsc.rejected_rows').select(['reason', 'times_seen']).where('stream', '=', 'tariffs').orderBy('id').execute();
+    expect(await rejected()).toEqual([
+      { reason, times_seen: 1 },
+      { reason, times_seen: 1 },
+    ]);
+
+    sandbox.clock.advance(DAY);
+    const [second] = await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'] });
+    expect([second!.outcome, second!.rejected]).toEqual(['succeeded', 0]);
+    expect(await rejected()).toEqual([
+      { reason, times_seen: 2 },
+      { reason, times_seen: 2 },
+    ]);
+  });
+});
+
 describe('operators', () => {
   it('looks up every reply sender and unknown recipient in batches, within 100 requests a minute, once per TTL', async () => {
     await syncOnce(sandbox, database.warehouse, { streams: ['outbound', 'inbound'], since: new Date(T0 - 5 * DAY) });
@@ -196,6 +234,34 @@ describe('operators', () => {
     const [again] = await syncOnce(sandbox, database.warehouse, { streams: ['operators'], config: { operatorTtlDays: 30 } });
     expect(again!.outcome).toBe('succeeded');
     expect(sandbox.requests.filter((r) => r.endpoint === 'get_operator').length - before).toBe(wanted.length + Math.ceil(wanted.length / 50));
+  });
+});
+
+describe('operators echoing the number in another form', () => {
+  it('stores each answer under the number asked, not as "not found"', async () => {
+    // SMSC answers 79161234567 as +79161234567.
+    sandbox.faults.inject({
+      kind: 'rewrite',
+      endpoint: 'get_operator',
+      rewrite: (answer) => (Array.isArray(answer) ? answer.map((e: { phone: string }) => ({ ...e, phone: `+${e.phone}` })) : answer),
+      count: Infinity,
+    });
+    sandbox.clock.advance(MINUTE);
+    const before = await db().selectFrom('smsc.phone_operators').select(['phone', 'found', 'operator', 'mnc']).orderBy('phone').execute();
+    expect(before.length).toBeGreaterThan(100);
+    // Every lookup is stale at a TTL of a microsecond.
+    const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['operators'], config: { operatorTtlDays: 1e-11 } });
+    sandbox.faults.clear();
+    expect([s!.outcome, s!.rejected]).toEqual(['succeeded', 0]);
+    const rows = await db().selectFrom('smsc.phone_operators').select(['phone', 'found', 'operator', 'mnc', 'looked_up_at', 'raw']).orderBy('phone').execute();
+    expect(rows.map((r) => r.phone)).toEqual(before.map((r) => r.phone));
+    for (const r of rows) {
+      const op = lookupOperator(r.phone);
+      expect({ phone: r.phone, found: r.found, operator: r.operator, mnc: r.mnc }).toEqual({ phone: r.phone, found: !!op, operator: op?.operator ?? null, mnc: op?.mnc ?? null });
+      expect(new Date(r.looked_up_at).getTime()).toBe(sandbox.clock.now());
+    }
+    // The answer is kept as it came.
+    expect(rows.filter((r) => (r.raw as { phone?: string }).phone === `+${r.phone}`).length).toBeGreaterThan(100);
   });
 });
 

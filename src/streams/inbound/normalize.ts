@@ -1,5 +1,5 @@
 // Replies (get_answers, fmt=3) to warehouse rows. Pure: no IO.
-import { storableJson, instant, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalText, RowRejected, text } from '../values.ts';
+import { storableJson, instant, id64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalText, RowRejected, text } from '../values.ts';
 
 export interface InboundRow {
   readonly id: string;
@@ -11,14 +11,18 @@ export interface InboundRow {
   readonly raw: string;
 }
 
-/** Normalizes one reply; `received`/`sent` may be zone-local dates or Unix timestamps. */
+/**
+ * Normalizes one reply; `received`/`sent` may be zone-local dates or Unix timestamps. Incoming
+ * calls come as replies whose `message` is `[CALL]`: stored as they come (analysts filter
+ * them); unknown fields are kept in `raw`.
+ */
 export function normalizeInbound(raw: unknown, timeZone: string): Normalized<InboundRow> {
   return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
     const phone = text(raw.phone, 'phone').trim();
     if (phone === '') throw new RowRejected('phone: missing');
     return {
-      id: int64(raw.id, 'id'),
+      id: id64(raw.id, 'id'),
       phone,
       to_phone: optionalText(raw.to_phone, 'to_phone'),
       message: optionalText(raw.message, 'message') ?? '',

@@ -14,10 +14,14 @@ export interface PhoneOperatorRow {
   readonly raw: string;
 }
 
-export function normalizeOperator(raw: unknown): Normalized<PhoneOperatorRow> {
+/**
+ * Normalizes one entry of a get_operator answer; `asked` is the number as it was asked, when
+ * the entry was matched to it (SMSC may echo it as +7…): the row is stored under that number.
+ */
+export function normalizeOperator(raw: unknown, asked?: string): Normalized<PhoneOperatorRow> {
   return normalizeWith(() => {
     if (!isPlainObject(raw)) throw new RowRejected(`expected an object, got ${typeof raw}`);
-    const phone = text(raw.phone, 'phone').trim();
+    const phone = asked ?? text(raw.phone, 'phone').trim();
     if (!/^\d{7,15}$/.test(phone)) throw new RowRejected(`phone: expected digits, got "${phone.slice(0, 20)}"`);
     if (raw.error_code !== undefined) {
       if (Number(raw.error_code) !== 3) throw new RowRejected(`error_code: ${String(raw.error_code)} for this number`);

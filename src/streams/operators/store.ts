@@ -7,9 +7,11 @@ import type { PhoneOperatorRow } from './normalize.ts';
 
 export async function upsertOperators(db: Kysely<Warehouse>, _account: string, rows: readonly PhoneOperatorRow[], seenAt: Date): Promise<UpsertCounts> {
   if (rows.length === 0) return { inserted: 0, updated: 0 };
+  // One statement cannot update a row twice: a number answered twice keeps its last entry.
+  const batch = [...new Map(rows.map((r) => [r.phone, r])).values()];
   const result = await db
     .insertInto('smsc.phone_operators')
-    .values(rows.map((r) => ({ ...r, looked_up_at: seenAt })))
+    .values(batch.map((r) => ({ ...r, looked_up_at: seenAt })))
     .onConflict((oc) =>
       oc.column('phone').doUpdateSet((eb) => ({
         found: eb.ref('excluded.found'),

@@ -21,10 +21,18 @@ export const operatorsStream: Stream = {
         const phones = await phonesToLookUp(ctx.db, ctx.account.name, staleBefore, after, ctx.options.operatorBatch ?? OPERATOR_BATCH);
         if (phones.length === 0) return {};
         const answer = await ctx.api.getOperators(phones, ctx.runId);
-        const answered = new Set(answer.map((a) => (a && typeof a === 'object' ? String((a as { phone?: unknown }).phone) : '')));
+        // SMSC may echo a number in another form (+7 916 …): an entry is matched to the number
+        // asked by its digits, and stored under the number as asked.
+        const asked = new Map(phones.map((p) => [digitsOf(p), p]));
+        const askedFor = new Map<unknown, string>();
+        for (const a of answer) {
+          const phone = a && typeof a === 'object' ? asked.get(digitsOf(String((a as { phone?: unknown }).phone ?? ''))) : undefined;
+          if (phone !== undefined) askedFor.set(a, phone);
+        }
+        const answered = new Set(askedFor.values());
         // A number the answer leaves out is taken as unknown, so it is not asked again before the TTL.
         const page = [...answer, ...phones.filter((p) => !answered.has(p)).map((phone) => ({ phone, error_code: 3, missing_from_answer: true }))];
-        await commitPage(ctx, 'operators', page, normalizeOperator, upsertOperators, { lastPhone: phones.at(-1) });
+        await commitPage(ctx, 'operators', page, (raw) => normalizeOperator(raw, askedFor.get(raw)), upsertOperators, { lastPhone: phones.at(-1) });
         after = phones.at(-1)!;
       }
     } catch (error) {
@@ -33,3 +41,7 @@ export const operatorsStream: Stream = {
     }
   },
 };
+
+function digitsOf(phone: string): string {
+  return phone.replace(/\D/g, '');
+}

@@ -1,7 +1,7 @@
 // Sent-message history rows (get_messages, fmt=3) to warehouse rows. Pure: no IO.
 import { hash } from 'node:crypto';
 import { EMAIL_FORMAT, isFinalStatus } from '../../smsc/codes.ts';
-import { decimal, storableJson, instant, int32, int64, isPlainObject, type Normalized, normalizeWith, optionalInstant, optionalInt32, optionalInt64, optionalText, RowRejected, text } from '../values.ts';
+import { id64, instant, int32, isPlainObject, type Normalized, normalizeWith, optionalCount, optionalDecimal, optionalInstant, optionalInt32, optionalInt64, optionalText, RowRejected, storableJson, text } from '../values.ts';
 
 /** A normalized history row, ready for `upsertOutbound`. */
 export interface OutboundRow {
@@ -21,7 +21,8 @@ export interface OutboundRow {
   readonly country: string | null;
   readonly operator: string | null;
   readonly region: string | null;
-  readonly cost: string;
+  /** Null when SMSC gave no cost (unknown, not free). */
+  readonly cost: string | null;
   readonly sender_id: string | null;
   readonly message: string;
   readonly type: number | null;
@@ -38,6 +39,7 @@ export interface OutboundRow {
 /**
  * Normalizes one history row. Dates are read in `timeZone` where no Unix timestamp is given;
  * `mccmnc` splits into MCC (3 digits) and MNC (the rest, as text); empty or 0 become nulls.
+ * Fields the documentation does not list (`flag`, …) are kept in `raw` and never refuse a row.
  */
 export function normalizeOutbound(raw: unknown, timeZone: string): Normalized<OutboundRow> {
   return normalizeWith(() => {
@@ -50,7 +52,7 @@ export function normalizeOutbound(raw: unknown, timeZone: string): Normalized<Ou
     const phone = text(raw.phone, 'phone').trim();
     if (phone === '') throw new RowRejected('phone: missing');
     return {
-      int_id: int64(raw.int_id, 'int_id'),
+      int_id: id64(raw.int_id, 'int_id'),
       message_id: optionalInt64(raw.id, 'id'),
       channel: format === EMAIL_FORMAT ? 'email' : 'sms',
       phone,
@@ -66,11 +68,13 @@ export function normalizeOutbound(raw: unknown, timeZone: string): Normalized<Ou
       country: emptyToNull(optionalText(raw.country, 'country')),
       operator: emptyToNull(optionalText(raw.operator, 'operator')),
       region: emptyToNull(optionalText(raw.region, 'region')),
-      cost: decimal(raw.cost ?? '0', 'cost'),
+      // A missing cost is unknown, not a free message: NULL, so that sums and the
+      // reconciliation do not count it as 0.
+      cost: optionalDecimal(raw.cost, 'cost'),
       sender_id: optionalText(raw.sender_id, 'sender_id'),
       message: optionalText(raw.message, 'message') ?? '',
       type: optionalInt32(raw.type, 'type'),
-      sms_cnt: optionalInt32(raw.sms_cnt, 'sms_cnt'),
+      sms_cnt: optionalCount(raw.sms_cnt, 'sms_cnt'),
       format,
       crc: optionalInt64(raw.crc, 'crc'),
       // Last, so that a bad value in a field that is read is refused with the field's name.

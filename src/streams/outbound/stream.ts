@@ -4,7 +4,7 @@
 // walk the quota cuts short is saved, with its upper bound and next prev_id, and resumed by
 // the next run: no gap can open between runs.
 // Then the status refresh: below that, back to the oldest stored message that is not final
-// (statuses and costs still change there), in passes of three depths (REFRESH_TIERS): the
+// or has no cost yet (statuses and costs still change there), in passes of three depths (REFRESH_TIERS): the
 // last 6 hours every 30 minutes, the last day every 2 hours, the whole status window once a
 // day. It is paced by the hourly budget: it reads only while more than REFRESH_RESERVE
 // history requests are left this hour, so that the next runs can still read the new
@@ -13,15 +13,20 @@
 // SMS (format 0) and e-mail (format 8) are separate histories with separate walks.
 // A backfill (--since older than the oldest message held) walks on below the oldest one,
 // saved and resumed the same way.
-import { hash } from 'node:crypto';
+// Every page is checked against its request before anything is stored (page-check.ts), and
+// cursors are made of int_ids of rows that normalized and committed, never of rejected rows.
+// A walk ends where it reaches its stop id, or at an empty page (error 3); a short page does
+// not end it (SMSC may cap a page below cnt).
 import { sql } from 'kysely';
 import { EMAIL_FORMAT } from '../../smsc/codes.ts';
 import { QuotaDeferredError } from '../../smsc/errors.ts';
+import { sinceStart } from '../../time/calendar.ts';
 import { formatDate } from '../../time/zoned-time.ts';
 import { loadCursor, saveCursor, type UpsertCounts, upsertOutbound } from '../store.ts';
-import { exactJson } from '../values.ts';
-import { commitPage, type Stream, type StreamContext, type StreamResult } from '../stream.ts';
-import { normalizeOutbound } from './normalize.ts';
+import { checkBelowPrevId, idBounds, PageCheckError, unreadablePageMessage } from '../page-check.ts';
+import { commitRows, type NormalizedPage, normalizePage, type Stream, type StreamContext, type StreamResult } from '../stream.ts';
+import { int64Value } from '../values.ts';
+import { normalizeOutbound, type OutboundRow } from './normalize.ts';
 
 const DAY = 86_400_000;
 /** The longest period get_messages answers for. */
@@ -89,7 +94,7 @@ export type OutboundCursor = Readonly<Record<Channel, ChannelCursor>>;
 export const outboundStream: Stream = {
   name: 'outbound',
   async run(ctx) {
-    let cursor: OutboundCursor = (await loadCursor<OutboundCursor>(ctx.db, ctx.account.name, 'outbound')) ?? { sms: {}, email: {} };
+    let cursor = await repairCursor(ctx, (await loadCursor<OutboundCursor>(ctx.db, ctx.account.name, 'outbound')) ?? { sms: {}, email: {} });
     // Lowest int_id each channel's walk from the top read this run: the refresh goes on below it.
     const lows: Partial<Record<Channel, string>> = {};
     try {
@@ -131,6 +136,63 @@ async function walkChannel(ctx: StreamContext, channel: Channel, cursor: Outboun
   return walkTop(ctx, channel, cursor);
 }
 
+/**
+ * A cursor is made of int_ids of committed rows. One written before that rule (a rejected
+ * row's int_id beyond 64 bits became `newest`, and every later run failed with "out of range
+ * for type bigint") is repaired: a `newest` the warehouse does not hold falls back to the
+ * newest message held in the channel, and a walk whose ids cannot be read is dropped (its
+ * rows are held; the next walk reads from the top again).
+ */
+async function repairCursor(ctx: StreamContext, cursor: OutboundCursor): Promise<OutboundCursor> {
+  for (const channel of CHANNELS) {
+    let state = cursor[channel] ?? {};
+    const dropped: string[] = [];
+    if (state.newest !== undefined && !(readableId(state.newest) && (await held(ctx, state.newest)))) {
+      const newest = await ctx.db
+        .selectFrom('smsc.outbound_messages')
+        .select('int_id')
+        .where('account', '=', ctx.account.name)
+        .where('channel', '=', channel)
+        .orderBy('int_id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      dropped.push(`newest ${state.newest} -> ${newest?.int_id ?? 'none'}`);
+      state = { ...state, newest: newest?.int_id };
+    }
+    if (state.walk && ![state.walk.upper, state.walk.next, state.walk.stopAt].every((id) => id === null || readableId(id))) {
+      dropped.push('walk');
+      state = { ...state, walk: undefined };
+    }
+    if (state.backfill && !readableId(state.backfill.next)) {
+      dropped.push('backfill');
+      state = { ...state, backfill: undefined };
+    }
+    if (state.refresh && !(readableId(state.refresh.next) && readableId(state.refresh.stopAt))) {
+      dropped.push('refresh');
+      state = { ...state, refresh: undefined };
+    }
+    if (dropped.length > 0) {
+      ctx.log.warn({ stream: 'outbound', channel, repaired: dropped }, 'the cursor held an id of no stored message; repaired');
+      cursor = { ...cursor, [channel]: state };
+    }
+  }
+  return cursor;
+}
+
+function readableId(id: string): boolean {
+  try {
+    int64Value(id, 'cursor');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function held(ctx: StreamContext, intId: string): Promise<boolean> {
+  const row = await ctx.db.selectFrom('smsc.outbound_messages').select('int_id').where('account', '=', ctx.account.name).where('int_id', '=', intId).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** From the newest page back to the newest message held (see the module comment). */
 async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCursor): Promise<{ cursor: OutboundCursor; low?: string }> {
   let state = cursor[channel];
@@ -145,12 +207,12 @@ async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCur
   try {
     for (;;) {
       if (ctx.signal?.aborted) return { cursor };
-      const page = await ahead.take(() => fetch(walk));
-      const { min, max } = pageBounds(page);
+      const { normalized, min, max } = await readHistoryPage(ctx, channel, await ahead.take(() => fetch(walk)), walk.next, cursor);
       const upper = walk.upper ?? max?.toString() ?? null;
       const reachedStop = walk.stopAt !== null && min !== undefined && min <= BigInt(walk.stopAt);
-      // The end of prev_id paging shows as a short page, an empty one, or error 3 (an empty one here).
-      const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined || reachedStop;
+      // The end of prev_id paging is an empty page (or error 3, an empty one here). A short page
+      // is not: SMSC may cap a page below cnt, and ending there would leave a gap down to stopAt.
+      const done = min === undefined || reachedStop;
       const next: ChannelCursor = done
         ? { ...state, newest: maxId(state.newest, upper), walk: undefined, floor: walk.stopAt === null ? earlierDay(state.floor, walk.start) : state.floor }
         : { ...state, walk: { ...walk, upper, next: min.toString() } };
@@ -158,10 +220,10 @@ async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCur
       // The next page is fetched while this one commits; its prev_id is known already.
       if (!done && !ctx.signal?.aborted) ahead.start(() => fetch(next.walk!));
       // Only the page that reaches what is held has held rows in it.
-      const counts = await commitOutbound(ctx, page, cursor, reachedStop);
+      const counts = await commitOutbound(ctx, normalized, cursor, reachedStop);
       inserted += counts.inserted;
       const written = counts.inserted + counts.updated;
-      ctx.log.debug({ stream: 'outbound', channel, walk: 'top', first: walk.next === null, rows: page.length, written, done, next: next.walk?.next }, 'page committed');
+      ctx.log.debug({ stream: 'outbound', channel, walk: 'top', first: walk.next === null, rows: normalized.rows.length, written, done, next: next.walk?.next }, 'page committed');
       if (done && resumed) {
         resumed = false;
         state = next;
@@ -170,7 +232,7 @@ async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCur
       }
       if (done) {
         cursor = { ...cursor, [channel]: { ...cursor[channel], toppedAt: new Date(ctx.clock.now()).toISOString(), lastNew: inserted } };
-        await saveCursor(ctx.db, ctx.account.name, 'outbound', cursor, new Date(ctx.clock.now()));
+        await ctx.transaction((trx) => saveCursor(trx, ctx.account.name, 'outbound', cursor, new Date(ctx.clock.now())));
         return { cursor, low: (min ?? (walk.next ? BigInt(walk.next) : undefined))?.toString() ?? state.newest };
       }
       walk = next.walk!;
@@ -224,49 +286,61 @@ async function refreshChannel(ctx: StreamContext, channel: Channel, cursor: Outb
     for (const t of REFRESH_TIERS.slice(tier)) state = { ...state, [t.key]: stamp };
     cursor = { ...cursor, [channel]: state };
     if (!floor) {
-      await saveCursor(ctx.db, ctx.account.name, 'outbound', cursor, new Date(now));
+      await ctx.transaction((trx) => saveCursor(trx, ctx.account.name, 'outbound', cursor, new Date(now)));
       return cursor;
     }
   }
   for (;;) {
     const refresh = state.refresh!;
-    if (ctx.signal?.aborted || (await ctx.api.historyRequestsLeft()) <= REFRESH_RESERVE) break;
+    if (ctx.signal?.aborted) break;
     let page: unknown[];
     try {
-      page = await ctx.api.getMessages({ cnt: OUTBOUND_PAGE_SIZE, start: refresh.start, prevId: refresh.next, format: channel === 'email' ? EMAIL_FORMAT : 0 }, ctx.runId);
+      // The ledger sends it only while more than REFRESH_RESERVE of the hour's history
+      // requests stay left, deciding under the same lock that reserves it: no other run or
+      // process can take the requests in between.
+      page = await ctx.api.getMessages(
+        { cnt: OUTBOUND_PAGE_SIZE, start: refresh.start, prevId: refresh.next, format: channel === 'email' ? EMAIL_FORMAT : 0, keepHistory: REFRESH_RESERVE },
+        ctx.runId,
+      );
     } catch (error) {
-      // Another process took the last requests: the pass goes on next run.
+      // Too few requests left (or another process took them): the pass goes on next run.
       if (error instanceof QuotaDeferredError) break;
       throw error;
     }
-    const { min } = pageBounds(page);
-    const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined || min <= BigInt(refresh.stopAt);
+    const { normalized, min } = await readHistoryPage(ctx, channel, page, refresh.next, cursor);
+    // As in the walk from the top, only an empty page ends the history before stopAt.
+    const done = min === undefined || min <= BigInt(refresh.stopAt);
     state = { ...state, refresh: done ? undefined : { ...refresh, next: min.toString() } };
     cursor = { ...cursor, [channel]: state };
-    const counts = await commitOutbound(ctx, page, cursor, true);
-    ctx.log.debug({ stream: 'outbound', channel, walk: 'refresh', rows: page.length, written: counts.inserted + counts.updated, done }, 'page committed');
+    const counts = await commitOutbound(ctx, normalized, cursor, true);
+    ctx.log.debug({ stream: 'outbound', channel, walk: 'refresh', rows: normalized.rows.length, written: counts.inserted + counts.updated, done }, 'page committed');
     if (done) break;
   }
   return cursor;
 }
 
 /**
- * The oldest stored message below `below` that is not final and younger than `depthMs` (at
- * most the status window).
+ * The oldest stored message below `below` that can still change — not final, or without a
+ * cost yet (SMSC left it out: a later read fills it in) — and younger than `depthMs` (at most
+ * the status window).
  */
 async function refreshFloor(ctx: StreamContext, channel: Channel, below: string, depthMs: number): Promise<{ intId: string; sentAt: number } | undefined> {
   const windowStart = new Date(ctx.clock.now() - Math.min(depthMs, ctx.options.statusWindowHours * HOUR));
-  const row = await ctx.db
-    .selectFrom('smsc.outbound_messages')
-    .select(['int_id', 'sent_at'])
-    .where('account', '=', ctx.account.name)
-    .where('channel', '=', channel)
-    .where('is_final', '=', false)
-    .where('sent_at', '>=', windowStart)
-    .where('int_id', '<', below)
-    .orderBy('int_id')
-    .limit(1)
-    .executeTakeFirst();
+  // Two queries, each on its partial index (not final; cost unknown), rather than one OR.
+  const oldest = (changing: 'not_final' | 'cost_unknown') =>
+    ctx.db
+      .selectFrom('smsc.outbound_messages')
+      .select(['int_id', 'sent_at'])
+      .where('account', '=', ctx.account.name)
+      .where('channel', '=', channel)
+      .where((eb) => (changing === 'not_final' ? eb('is_final', '=', false) : eb('cost', 'is', null)))
+      .where('sent_at', '>=', windowStart)
+      .where('int_id', '<', below)
+      .orderBy('int_id')
+      .limit(1)
+      .executeTakeFirst();
+  const rows = [await oldest('not_final'), await oldest('cost_unknown')].filter((r) => r !== undefined);
+  const row = rows.sort((a, b) => (BigInt(a.int_id) < BigInt(b.int_id) ? -1 : 1))[0];
   return row ? { intId: row.int_id, sentAt: new Date(row.sent_at).getTime() } : undefined;
 }
 
@@ -277,7 +351,7 @@ async function refreshFloor(ctx: StreamContext, channel: Channel, below: string,
 async function planBackfill(ctx: StreamContext, channel: Channel, state: ChannelCursor): Promise<ChannelCursor['backfill']> {
   if (!ctx.options.since || state.newest === undefined) return undefined;
   const tz = ctx.account.timezone;
-  const since = Math.max(ctx.options.since.getTime(), ctx.clock.now() - HALF_YEAR_DAYS * DAY);
+  const since = Math.max(sinceStart(ctx.options.since, tz), ctx.clock.now() - HALF_YEAR_DAYS * DAY);
   // Already read down to that day (or further): nothing below the oldest message to fetch.
   if (state.floor && earlierDay(state.floor, formatDate(since, tz)) === state.floor) return undefined;
   const oldest = await ctx.db
@@ -301,13 +375,13 @@ async function walkBelow(ctx: StreamContext, channel: Channel, cursor: OutboundC
     for (;;) {
       const backfill = cursor[channel].backfill!;
       if (ctx.signal?.aborted) return cursor;
-      const page = await ahead.take(() => fetch(backfill));
-      const { min } = pageBounds(page);
-      const done = page.length < OUTBOUND_PAGE_SIZE || min === undefined;
+      const { normalized, min } = await readHistoryPage(ctx, channel, await ahead.take(() => fetch(backfill)), backfill.next, cursor);
+      // Down to the start of the period: only an empty page (error 3) is its end.
+      const done = min === undefined;
       const next = done ? undefined : { ...backfill, next: min.toString() };
       cursor = { ...cursor, [channel]: { ...cursor[channel], backfill: next, floor: next ? cursor[channel].floor : earlierDay(cursor[channel].floor, backfill.start) } };
       if (next && !ctx.signal?.aborted) ahead.start(() => fetch(next));
-      await commitOutbound(ctx, page, cursor, false);
+      await commitOutbound(ctx, normalized, cursor, false);
       if (done) return cursor;
     }
   } finally {
@@ -321,7 +395,7 @@ async function planWalk(ctx: StreamContext, channel: Channel, state: ChannelCurs
   const tz = ctx.account.timezone;
   const earliest = now - HALF_YEAR_DAYS * DAY;
   if (state.newest === undefined) {
-    const since = ctx.options.since?.getTime() ?? now - DEFAULT_FIRST_RUN_DAYS * DAY;
+    const since = ctx.options.since ? sinceStart(ctx.options.since, tz) : now - DEFAULT_FIRST_RUN_DAYS * DAY;
     if (since < earliest) ctx.log.warn({ stream: 'outbound', since: new Date(since) }, 'SMSC answers at most half a year of history; starting there');
     return { start: formatDate(Math.max(since, earliest), tz), stopAt: null, upper: null, next: null };
   }
@@ -339,52 +413,51 @@ async function planWalk(ctx: StreamContext, channel: Channel, state: ChannelCurs
   return { start: formatDate(Math.max(from, earliest), tz), stopAt: state.newest, upper: null, next: null };
 }
 
+interface HistoryPage {
+  readonly normalized: NormalizedPage<OutboundRow>;
+  /** Lowest and highest int_id of the rows that normalized; undefined for an empty page. */
+  readonly min: bigint | undefined;
+  readonly max: bigint | undefined;
+}
+
+/**
+ * Normalizes a get_messages page and checks it against its request (page-check.ts): with a
+ * prev_id, every int_id below it. Its bounds come from the rows that normalized only, so a
+ * rejected row can never become a cursor. A page none of whose rows normalized cannot say
+ * where the walk stands: its rows go to rejected_rows (with the cursor as it was) and the
+ * run fails, to ask for the same page next run.
+ */
+async function readHistoryPage(ctx: StreamContext, channel: Channel, page: readonly unknown[], prevId: string | null, cursor: OutboundCursor): Promise<HistoryPage> {
+  const tz = ctx.account.timezone;
+  const normalized = normalizePage(page, (raw) => normalizeOutbound(raw, tz));
+  const ids = normalized.rows.map((r) => BigInt(r.int_id));
+  const request = `get_messages (${channel}${prevId !== null ? `, prev_id=${prevId}` : ', newest page'})`;
+  checkBelowPrevId(ids, prevId, request);
+  if (page.length > 0 && ids.length === 0) {
+    await commitRows(ctx, 'outbound', normalized, upsertOutbound, cursor);
+    throw new PageCheckError(unreadablePageMessage(request, page.length, normalized.rejected[0]!.reason));
+  }
+  return { normalized, ...idBounds(ids) };
+}
+
 /**
  * Commits a page of history rows. Where the page re-reads rows (`held`: the last page of a
  * walk from the top, refresh pages), rows the warehouse holds exactly as they are (same
  * raw_sha1) are left out: the newest page is re-read every run and is mostly unchanged.
  */
-async function commitOutbound(ctx: StreamContext, page: readonly unknown[], cursor: OutboundCursor, held: boolean): Promise<UpsertCounts> {
-  const tz = ctx.account.timezone;
-  const digests = new Map<string, string>();
-  for (const raw of held ? page : []) {
-    const id = pageIntId(raw);
-    if (id !== undefined && id <= INT8_MAX) digests.set(id.toString(), hash('sha1', exactJson(raw)));
-  }
+async function commitOutbound(ctx: StreamContext, page: NormalizedPage<OutboundRow>, cursor: OutboundCursor, held: boolean): Promise<UpsertCounts> {
   let fresh = page;
-  if (digests.size > 0) {
+  if (held && page.rows.length > 0) {
+    const digests = new Map(page.rows.map((r) => [r.int_id, r.raw_sha1]));
     // A primary-key probe per id (OFFSET 0 keeps it one): `int_id = ANY(…)` was planned as a
     // scan of the account's rows.
-    const held = await sql<{ int_id: string; raw_sha1: string | null }>`
+    const stored = await sql<{ int_id: string; raw_sha1: string | null }>`
       SELECT i.id::text AS int_id, o.raw_sha1 FROM unnest(${[...digests.keys()]}::bigint[]) AS i(id)
       CROSS JOIN LATERAL (SELECT raw_sha1 FROM smsc.outbound_messages o WHERE o.account = ${ctx.account.name} AND o.int_id = i.id OFFSET 0) o`.execute(ctx.db);
-    const same = new Set(held.rows.filter((r) => r.raw_sha1 !== null && r.raw_sha1 === digests.get(r.int_id)).map((r) => r.int_id));
-    if (same.size > 0) fresh = page.filter((raw) => !same.has(pageIntId(raw)?.toString() ?? ''));
+    const same = new Set(stored.rows.filter((r) => r.raw_sha1 !== null && r.raw_sha1 === digests.get(r.int_id)).map((r) => r.int_id));
+    if (same.size > 0) fresh = { ...page, rows: page.rows.filter((r) => !same.has(r.int_id)) };
   }
-  return commitPage(ctx, 'outbound', fresh, (raw) => normalizeOutbound(raw, tz), upsertOutbound, cursor);
-}
-
-const INT8_MAX = 2n ** 63n - 1n;
-
-/** The lowest and highest int_id of a page (undefined when no row has a readable one). */
-function pageBounds(page: readonly unknown[]): { min: bigint | undefined; max: bigint | undefined } {
-  let min: bigint | undefined;
-  let max: bigint | undefined;
-  for (const raw of page) {
-    const id = pageIntId(raw);
-    if (id === undefined) continue;
-    if (min === undefined || id < min) min = id;
-    if (max === undefined || id > max) max = id;
-  }
-  return { min, max };
-}
-
-function pageIntId(raw: unknown): bigint | undefined {
-  const v = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).int_id : undefined;
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-  if (typeof v === 'string' && /^\d{1,19}$/.test(v)) return BigInt(v);
-  return undefined;
+  return commitRows(ctx, 'outbound', fresh, upsertOutbound, cursor);
 }
 
 /** The earlier of two days written dd.mm.yyyy (either may be missing). */

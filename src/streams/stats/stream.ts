@@ -5,7 +5,7 @@
 // keeps what was read and the next run goes on, with no day skipped.
 import { sql } from 'kysely';
 import { QuotaDeferredError } from '../../smsc/errors.ts';
-import { addDays, localDay, smscDate } from '../../time/calendar.ts';
+import { addDays, localDay, sinceDay, smscDate } from '../../time/calendar.ts';
 import { loadCursor } from '../store.ts';
 import { commitPage, type Stream, type StreamContext, type StreamResult } from '../stream.ts';
 import { normalizeStat } from './normalize.ts';
@@ -38,7 +38,7 @@ export const statsStream: Stream = {
     const yesterday = addDays(today, -1);
     const saved = (await loadCursor<StatsCursor>(ctx.db, ctx.account.name, 'stats')) ?? {};
     const wanted = ctx.options.since
-      ? localDay(ctx.options.since.getTime(), tz)
+      ? sinceDay(ctx.options.since, tz)
       : (saved.target ?? (saved.oldest ? undefined : localDay(now - DEFAULT_FIRST_RUN_DAYS * 86_400_000, tz)));
     // A target already reached is no target.
     const target = wanted !== undefined && saved.oldest !== undefined && saved.oldest <= wanted ? undefined : wanted;

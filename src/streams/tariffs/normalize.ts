@@ -1,5 +1,6 @@
 // The price list (get_price, fmt=3) to rows with history: zones, per-operator codes and the
 // e-mail price. Pure: no IO. An unreadable zone or code is refused on its own; the rest apply.
+// A zone or code given twice is one entry when the prices agree, refused when they do not.
 import { decimal, exactJson, storableJson, isPlainObject, optionalText, RowRejected, text } from '../values.ts';
 
 export interface ZoneRow {
@@ -73,6 +74,10 @@ export function normalizePrices(answer: unknown): PriceSnapshot {
       rejected.push({ raw: exactJson(c), reason: `code ${key ?? '?'}: ${error.message}` });
     }
   }
+  const zoneEntries = distinctEntries(zones, (z) => z.zone, (z) => [z.name, z.api, z.mass, z.mms, z.hlr, z.call], 'zone', rejected);
+  const codeEntries = distinctEntries(codes, (c) => c.mccmnc, (c) => [c.cost], 'code', rejected);
+  unreadableZones.push(...zoneEntries.conflicting);
+  unreadableCodes.push(...codeEntries.conflicting);
   let mail: string | null = null;
   try {
     mail = price(answer.mail, 'mail');
@@ -80,5 +85,34 @@ export function normalizePrices(answer: unknown): PriceSnapshot {
     if (!(error instanceof RowRejected)) throw error;
     rejected.push({ raw: exactJson({ mail: answer.mail }), reason: error.message });
   }
-  return { zones, codes, mail, unreadableZones, unreadableCodes, rejected };
+  return { zones: zoneEntries.kept, codes: codeEntries.kept, mail, unreadableZones, unreadableCodes, rejected };
+}
+
+/**
+ * One entry per key: a price list naming a zone (or an operator code) twice would open two
+ * current rows for it, which the history's unique index refuses, failing the stream every
+ * day. Repeats with the same prices are one entry; repeats that disagree cannot say which
+ * price is right, so all of them go to rejected_rows and the key's current row stays open.
+ */
+function distinctEntries<T extends { readonly raw: string }>(
+  entries: readonly T[],
+  key: (e: T) => string,
+  values: (e: T) => readonly (string | null)[],
+  kind: string,
+  rejected: { raw: string; reason: string }[],
+): { kept: T[]; conflicting: string[] } {
+  const byKey = new Map<string, T[]>();
+  for (const e of entries) byKey.set(key(e), [...(byKey.get(key(e)) ?? []), e]);
+  const kept: T[] = [];
+  const conflicting: string[] = [];
+  for (const [k, group] of byKey) {
+    const distinct = new Set(group.map((e) => JSON.stringify(values(e))));
+    if (distinct.size === 1) {
+      kept.push(group[0]!);
+      continue;
+    }
+    conflicting.push(k);
+    for (const e of group) rejected.push({ raw: e.raw, reason: `${kind} ${k}: given ${group.length} times in one price list with different prices; the price held is kept` });
+  }
+  return { kept, conflicting };
 }

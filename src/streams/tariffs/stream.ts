@@ -26,15 +26,17 @@ export const tariffsStream: Stream = {
       throw error;
     }
     const at = new Date(ctx.clock.now());
-    const counts = await ctx.db.transaction().execute(async (trx) => {
+    const { counts, newlyRejected } = await ctx.transaction(async (trx) => {
       const c = await applyPriceSnapshot(trx, ctx.account.name, snapshot, at);
-      await insertRejected(trx, ctx.account.name, 'tariffs', ctx.runId, snapshot.rejected, at);
+      const rejected = await insertRejected(trx, ctx.account.name, 'tariffs', ctx.runId, snapshot.rejected, at);
       await saveCursor(trx, ctx.account.name, 'tariffs', { lastSnapshotAt: at.toISOString() }, at);
-      return c;
+      return { counts: c, newlyRejected: rejected };
     });
     ctx.totals.inserted += counts.opened;
     ctx.totals.updated += counts.closed;
-    ctx.totals.rejected += snapshot.rejected.length;
+    // Entries refused before (the same bad entry every day) are only marked as seen again.
+    ctx.totals.rejected += newlyRejected;
+    if (newlyRejected > 0) ctx.log.warn({ stream: 'tariffs', rejected: newlyRejected, firstReason: snapshot.rejected[0]!.reason }, 'rows rejected');
     ctx.totals.pages += 1;
     return {};
   },
