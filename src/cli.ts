@@ -14,9 +14,10 @@ import { STREAM_NAMES } from './streams/index.ts';
 import { formatProgress, runBackfill } from './sync/backfill.ts';
 import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
-import { parseDateTime } from './time/zoned-time.ts';
+import { type CalendarDay, parseCalendarDay } from './time/calendar.ts';
 import { openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
-import { migrateToLatest } from './warehouse/migrate.ts';
+import { EmbeddedWarehouseBusyError } from './warehouse/embedded-lock.ts';
+import { migrateWarehouse } from './warehouse/migrate.ts';
 import { grantReader } from './warehouse/reader-role.ts';
 import type { Warehouse } from './warehouse/schema.ts';
 
@@ -38,32 +39,32 @@ program
   .command('sync')
   .description('One pass of the named streams for every configured account, then exit (0 only when every stream succeeded)')
   .option('--streams <list>', `comma-separated streams (${STREAM_NAMES.join(', ')})`, list, STREAM_NAMES)
-  .option('--since <dd.mm.yyyy>', "first run: history from this day on (default: 7 days back; SMSC keeps half a year)", date)
-  .action(async (opts: { streams: string[]; since?: string }) => {
+  .option('--since <dd.mm.yyyy>', "first run: history from this day on, from midnight in each account's zone (default: 7 days back; SMSC keeps half a year)", date)
+  .action(async (opts: { streams: string[]; since?: CalendarDay }) => {
     await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
-      const since = opts.since ? new Date(parseDateTime(opts.since, config.accounts[0]!.timezone)!) : undefined;
-      const signal = abortOnSignal(logger, 'stopping after the page in flight');
-      const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since, signal });
+      const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight');
+      const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since: opts.since, signal: stop.signal });
       if (!syncSucceeded(summaries)) process.exitCode = 1;
+      if (stop.exitCode !== undefined) process.exitCode = stop.exitCode;
     });
   });
 
 program
   .command('backfill')
   .description('Walk history back to a day within the quotas, waiting for each next slot; resumable after a stop; shows progress')
-  .requiredOption('--since <dd.mm.yyyy>', 'the first day to hold (SMSC keeps half a year of history)', date)
+  .requiredOption('--since <dd.mm.yyyy>', "the first day to hold, from midnight in each account's zone (SMSC keeps half a year of history)", date)
   .option('--streams <list>', 'comma-separated streams that can reach back (outbound, stats)', list, ['outbound', 'stats'])
-  .action(async (opts: { since: string; streams: string[] }) => {
+  .action(async (opts: { since: CalendarDay; streams: string[] }) => {
     await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
-      const since = new Date(parseDateTime(opts.since, config.accounts[0]!.timezone)!);
-      const signal = abortOnSignal(logger, 'stopping after the page in flight; run backfill again to go on');
+      const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight; run backfill again to go on');
+      const signal = stop.signal;
       const tty = process.stderr.isTTY;
       const summaries = await runBackfill({
         config,
         warehouse,
         logger,
         streams: opts.streams,
-        since,
+        since: opts.since,
         signal,
         onProgress: (p) => {
           if (tty) process.stderr.write(`\r${formatProgress(p)}\x1b[K`);
@@ -72,6 +73,7 @@ program
       });
       if (tty) process.stderr.write('\n');
       if (!syncSucceeded(summaries)) process.exitCode = 1;
+      if (stop.exitCode !== undefined) process.exitCode = stop.exitCode;
     });
   });
 
@@ -81,7 +83,7 @@ program
   .action(async () => {
     await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
       const ledger = new QuotaLedger(warehouse.db, systemClock);
-      const metrics = new Metrics(ledger, config.accounts.map((a) => a.name));
+      const metrics = new Metrics(ledger, config.accounts);
       const scheduler = new Scheduler({ config, warehouse, logger, metrics });
       scheduler.start();
       const http =
@@ -97,9 +99,23 @@ program
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
-      logger.info({ signal }, 'stopping: no new runs, the page in flight commits or rolls back');
-      await scheduler.stop();
+      logger.info({ signal, deadlineSeconds: config.stopTimeoutMs / 1000 }, 'stopping: no new runs, the page in flight commits or rolls back');
+      // A second signal does not wait for anything.
+      const again = () => {
+        logger.warn('second signal: exiting now; an open page rolls back');
+        process.exit(0);
+      };
+      process.once('SIGTERM', again);
+      process.once('SIGINT', again);
+      const stopped = await scheduler.stop(config.stopTimeoutMs);
       await http?.close();
+      if (!stopped.finished) {
+        // What still runs holds no page that could half-commit: a transaction not committed
+        // rolls back when the connection goes.
+        logger.warn({ running: stopped.running }, 'exiting at the stop deadline with jobs still running; their open pages roll back');
+        await warehouse.close(1000);
+        process.exit(0);
+      }
       logger.info('stopped');
     });
   });
@@ -122,7 +138,7 @@ program
   .option('--json', 'print JSON for machines')
   .action(async (opts: { json?: boolean }) => {
     await withWarehouse({ requireAccount: false, quiet: true }, async ({ config, warehouse }) => {
-      const report = await readStatus(warehouse.db, config, systemClock);
+      const report = await readStatus(warehouse.db, config, systemClock, { kind: warehouse.kind });
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
     });
   });
@@ -185,28 +201,66 @@ async function withWarehouse(
     return;
   }
   const logger = createLogger({ level: options.quiet ? 'warn' : config.logLevel });
-  const warehouse = await openWarehouse<Warehouse>({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let warehouse: Db<Warehouse>;
   try {
-    const applied = await migrateToLatest(warehouse.db);
+    warehouse = await openWarehouse<Warehouse>({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      maxConcurrentRuns: config.maxConcurrentRuns,
+      dbTimeoutMs: config.dbTimeoutMs,
+      statementTimeoutMs: config.statementTimeoutMs,
+    });
+  } catch (error) {
+    // The embedded warehouse in use by another process: one line that says by whom and what to do.
+    if (error instanceof EmbeddedWarehouseBusyError) console.error(`smsc-sync: ${error.message}`);
+    else logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+    return;
+  }
+  try {
+    const applied = await migrateWarehouse(warehouse);
     await fn({ config, logger, warehouse }, applied);
   } catch (error) {
     logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
     process.exitCode = 1;
   } finally {
-    await warehouse.close();
+    await warehouse.close(2000);
   }
 }
 
-/** A signal aborted by the first SIGTERM or SIGINT, which is logged with what happens next. */
-function abortOnSignal(logger: Logger, message: string): AbortSignal {
+/** Exit codes of a one-shot command stopped by a signal, as shells report them (128 + signal). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * The first SIGTERM or SIGINT aborts `signal` (runs stop after the page in flight) and sets
+ * the exit code (130 for Ctrl-C, 143 for SIGTERM); if the command is still running
+ * `deadlineMs` later, or at a second signal, the process exits at once with that code and
+ * logs what it gave up (an open page rolls back with its connection).
+ */
+function stopOnSignal(logger: Logger, deadlineMs: number, message: string): { signal: AbortSignal; readonly exitCode: number | undefined } {
   const controller = new AbortController();
-  const stop = () => {
-    logger.warn(message);
+  let exitCode: number | undefined;
+  const onSignal = (name: keyof typeof SIGNAL_EXIT) => {
+    if (exitCode !== undefined) {
+      logger.warn({ signal: name }, 'second signal: exiting now; the page in flight rolls back');
+      process.exit(exitCode);
+    }
+    exitCode = SIGNAL_EXIT[name];
+    logger.warn({ signal: name, deadlineSeconds: deadlineMs / 1000 }, message);
     controller.abort();
+    setTimeout(() => {
+      logger.warn({ deadlineSeconds: deadlineMs / 1000 }, 'still running at the stop deadline: exiting; the page in flight rolls back');
+      process.exit(exitCode);
+    }, deadlineMs).unref();
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  return controller.signal;
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  return {
+    signal: controller.signal,
+    get exitCode() {
+      return exitCode;
+    },
+  };
 }
 
 function list(value: string): string[] {
@@ -216,9 +270,11 @@ function list(value: string): string[] {
   return names;
 }
 
-function date(value: string): string {
-  if (!/^\d{2}\.\d{2}\.\d{4}$/.test(value) || parseDateTime(value, 'UTC') === undefined) throw new InvalidArgumentError('expected a date dd.mm.yyyy');
-  return value;
+/** A calendar day, not an instant: each account reads it in its own zone. */
+function date(value: string): CalendarDay {
+  const day = parseCalendarDay(value);
+  if (!day) throw new InvalidArgumentError('expected a date dd.mm.yyyy or yyyy-mm-dd');
+  return day;
 }
 
 function integer(value: string): number {

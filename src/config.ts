@@ -42,10 +42,41 @@ export interface Config {
   readonly schedules: Readonly<Record<string, string>>;
   /** Port of `start`'s /healthz and /metrics; undefined: no listener. */
   readonly httpPort: number | undefined;
+  /**
+   * Stream runs at once in one process (`start`, `sync`, `backfill`); further runs wait for a
+   * slot. The database pool holds one connection per run plus DB_SPARE_CONNECTIONS. (Default: 4)
+   */
+  readonly maxConcurrentRuns: number;
+  /** Overall deadline of one SMSC request: connecting, headers and the whole body. (Default: 30 s) */
+  readonly requestTimeoutMs: number;
+  /**
+   * Largest SMSC answer read (SMSC_MAX_ANSWER_MB), counted while it streams in; a larger one
+   * fails its request unread. (Default: 32 MB, some 50 times a 1000-row history page)
+   */
+  readonly maxAnswerBytes: number;
+  /** Longest wait for a database connection from the pool, and for a lock (lock_timeout). (Default: 10 s) */
+  readonly dbTimeoutMs: number;
+  /** statement_timeout of the sync's own statements. (Default: 120 s) */
+  readonly statementTimeoutMs: number;
+  /** How long `start` and `sync` wait for running pages after SIGTERM/SIGINT before a hard exit. (Default: 30 s) */
+  readonly stopTimeoutMs: number;
+  /**
+   * Key of the HMAC that lets a hold after error 2 recognise a change of credentials without
+   * storing anything a password could be recovered from (SMSC_SECRET_KEY). Undefined: a key
+   * kept in `<dataDir>/secret.key`, created on first use.
+   */
+  readonly secretKey: string | undefined;
 }
 
 const DEFAULT_STATUS_WINDOW_HOURS = 72;
 const DEFAULT_OPERATOR_TTL_DAYS = 30;
+const DEFAULT_MAX_CONCURRENT_RUNS = 4;
+const DEFAULT_REQUEST_TIMEOUT_S = 30;
+const DEFAULT_MAX_ANSWER_MB = 32;
+const MB = 1_048_576;
+const DEFAULT_DB_TIMEOUT_S = 10;
+const DEFAULT_STATEMENT_TIMEOUT_S = 120;
+const DEFAULT_STOP_TIMEOUT_S = 30;
 
 /**
  * A configuration with every default but the accounts, for code that builds one rather than
@@ -62,6 +93,13 @@ export function configWithDefaults(accounts: readonly AccountConfig[], overrides
     operatorTtlDays: DEFAULT_OPERATOR_TTL_DAYS,
     schedules: {},
     httpPort: undefined,
+    maxConcurrentRuns: DEFAULT_MAX_CONCURRENT_RUNS,
+    requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_S * 1000,
+    maxAnswerBytes: DEFAULT_MAX_ANSWER_MB * MB,
+    dbTimeoutMs: DEFAULT_DB_TIMEOUT_S * 1000,
+    statementTimeoutMs: DEFAULT_STATEMENT_TIMEOUT_S * 1000,
+    stopTimeoutMs: DEFAULT_STOP_TIMEOUT_S * 1000,
+    secretKey: undefined,
     ...overrides,
   };
 }
@@ -87,7 +125,7 @@ export interface LoadConfigOptions {
 }
 
 /** Variables that may instead be read from a file named by `<NAME>_FILE` (Docker/Kubernetes secrets). */
-const FILE_VARIABLES = ['SMSC_PASSWORD', 'SMSC_APIKEY', 'SMSC_ACCOUNTS', 'DATABASE_URL'] as const;
+const FILE_VARIABLES = ['SMSC_PASSWORD', 'SMSC_APIKEY', 'SMSC_ACCOUNTS', 'DATABASE_URL', 'SMSC_SECRET_KEY'] as const;
 
 const DEFAULT_BASE_URL = 'https://smsc.ru';
 const DEFAULT_TIMEZONE = 'Europe/Moscow';
@@ -124,6 +162,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const shortLinks = vars.SMSC_SHORT_LINKS ? parseShortLinks('SMSC_SHORT_LINKS', vars.SMSC_SHORT_LINKS, problems) : undefined;
   const schedules = readSchedules(vars, problems);
   const httpPort = vars.SMSC_HTTP_PORT ? port('SMSC_HTTP_PORT', vars.SMSC_HTTP_PORT, problems) : undefined;
+  const maxConcurrentRuns = wholeNumber('SMSC_MAX_CONCURRENT_RUNS', vars.SMSC_MAX_CONCURRENT_RUNS, DEFAULT_MAX_CONCURRENT_RUNS, 1, 64, problems);
+  const seconds = (name: string, fallback: number, max: number) => positiveNumber(name, vars[name], fallback, problems, max) * 1000;
+  const requestTimeoutMs = seconds('SMSC_REQUEST_TIMEOUT_SECONDS', DEFAULT_REQUEST_TIMEOUT_S, 600);
+  const maxAnswerBytes = Math.round(positiveNumber('SMSC_MAX_ANSWER_MB', vars.SMSC_MAX_ANSWER_MB, DEFAULT_MAX_ANSWER_MB, problems, 1024) * MB);
+  const dbTimeoutMs = seconds('SMSC_DB_TIMEOUT_SECONDS', DEFAULT_DB_TIMEOUT_S, 600);
+  const statementTimeoutMs = seconds('SMSC_STATEMENT_TIMEOUT_SECONDS', DEFAULT_STATEMENT_TIMEOUT_S, 86_400);
+  const stopTimeoutMs = seconds('SMSC_STOP_TIMEOUT_SECONDS', DEFAULT_STOP_TIMEOUT_S, 3600);
+  const secretKey = vars.SMSC_SECRET_KEY || undefined;
+  if (secretKey !== undefined && secretKey.length < 16) problems.push('SMSC_SECRET_KEY: at least 16 characters (e.g. `openssl rand -hex 32`)');
 
   const databaseUrl = vars.DATABASE_URL || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -154,6 +201,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     operatorTtlDays,
     schedules: Object.freeze(schedules),
     httpPort,
+    maxConcurrentRuns,
+    requestTimeoutMs,
+    maxAnswerBytes,
+    dbTimeoutMs,
+    statementTimeoutMs,
+    stopTimeoutMs,
+    secretKey,
   });
 }
 
@@ -198,11 +252,21 @@ function parseShortLinks(name: string, value: string, problems: string[]): Short
   return refs;
 }
 
-function positiveNumber(name: string, value: string | undefined, fallback: number, problems: string[]): number {
+function positiveNumber(name: string, value: string | undefined, fallback: number, problems: string[], max = Infinity): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    problems.push(`${name}: expected a positive number, got '${value}'`);
+  if (!Number.isFinite(n) || n <= 0 || n > max) {
+    problems.push(`${name}: expected a positive number${max < Infinity ? ` up to ${max}` : ''}, got '${value}'`);
+    return fallback;
+  }
+  return n;
+}
+
+function wholeNumber(name: string, value: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    problems.push(`${name}: expected a whole number from ${min} to ${max}, got '${value}'`);
     return fallback;
   }
   return n;
@@ -251,6 +315,11 @@ function singleAccount(
   }
   if (!apikey && !login) problems.push('SMSC_LOGIN: required with SMSC_PASSWORD');
   if (!apikey && !password) problems.push('SMSC_PASSWORD: required with SMSC_LOGIN (or set SMSC_PASSWORD_FILE)');
+  // An API key does not say which login it belongs to: without a name of its own, two
+  // installations with different keys would write into one account's rows.
+  if (apikey && !vars.SMSC_ACCOUNT_NAME) {
+    problems.push("SMSC_ACCOUNT_NAME: required with SMSC_APIKEY (an API key does not say which SMSC login it belongs to); name the account, e.g. SMSC_ACCOUNT_NAME=shop (use 'default' to go on with rows synced before under that name)");
+  }
   const name = vars.SMSC_ACCOUNT_NAME || login || 'default';
   if (!ACCOUNT_NAME.test(name)) problems.push(`SMSC_ACCOUNT_NAME: '${name}' must be letters, digits, _ . @ - (1 to 64)`);
   return [{ name, login: apikey ? undefined : login, password: apikey ? undefined : password, apikey, ...defaults }];
@@ -280,7 +349,7 @@ function accountsFromJson(
     return [];
   }
   const seen = new Set<string>();
-  return list.data.map((entry, i) => {
+  const accounts = list.data.map((entry, i) => {
     const at = `SMSC_ACCOUNTS[${i}]`;
     if (seen.has(entry.name)) problems.push(`${at}.name: '${entry.name}' is used twice; account names must be unique`);
     seen.add(entry.name);
@@ -300,7 +369,40 @@ function accountsFromJson(
           : {}),
     };
   });
+  refuseSharedLogins(accounts, problems);
+  return accounts;
 }
+
+/**
+ * SMSC counts its quotas per login on each host: two entries for one login would each plan
+ * with the whole budget (and earn error 9), and two entries with one API key would write one
+ * account's messages under two names. Such a configuration is refused.
+ */
+function refuseSharedLogins(accounts: readonly AccountConfig[], problems: string[]): void {
+  const byIdentity = new Map<string, number>();
+  accounts.forEach((a, i) => {
+    let host: string;
+    try {
+      host = new URL(a.baseUrl).host;
+    } catch {
+      return;
+    }
+    const identity = a.apikey ? `${host}\napikey\n${a.apikey}` : `${host}\nlogin\n${a.login ?? ''}`;
+    const first = byIdentity.get(identity);
+    if (first === undefined) {
+      byIdentity.set(identity, i);
+      return;
+    }
+    const what = a.apikey ? 'the same API key' : `login '${a.login}'`;
+    problems.push(
+      `SMSC_ACCOUNTS[${i}]: '${a.name}' uses ${what} on ${host} like SMSC_ACCOUNTS[${first}] ('${accounts[first]!.name}'); ` +
+        'SMSC counts quotas per login, so each login may appear once',
+    );
+  });
+}
+
+/** Hosts on this machine: localhost, 127.0.0.0/8, [::1]. */
+const LOOPBACK_HOSTS = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 function checkBaseUrl(name: string, value: string, problems: string[]): string {
   let url: URL;
@@ -311,17 +413,43 @@ function checkBaseUrl(name: string, value: string, problems: string[]): string {
     return value;
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push(`${name}: expected an http(s) URL, got '${url.protocol}'`);
+  // Plain http sends the password (psw) or API key in clear across every network in between:
+  // only a host on this machine (the emulator, a local proxy) may be reached that way.
+  else if (url.protocol === 'http:' && !LOOPBACK_HOSTS.test(url.hostname)) {
+    problems.push(`${name}: '${url.origin}' is plain http, which would send the password or API key in clear; use https://${url.host} (http is accepted for localhost and 127.0.0.1 only)`);
+  }
   // Credentials never travel in URLs (they end up in proxies' and servers' logs).
   if (url.username || url.password || url.search) problems.push(`${name}: must not carry credentials or a query string`);
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
+/** An IANA zone name: `Area/Location` (`America/Argentina/Buenos_Aires`, `Etc/UTC`), or `UTC`. */
+const IANA_ZONE = /^(?:UTC|[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)+)$/;
+
+/**
+ * The zone must be an IANA name, which Node (the sync) and PostgreSQL (the views'
+ * `AT TIME ZONE`) read alike. Anything else is refused, because the two read it differently
+ * or not at all: PostgreSQL reads `+03:00` and `UTC+3` as POSIX zones, west of Greenwich
+ * (UTC−3), where Node reads `+03:00` as UTC+3; abbreviations (`MSK`, `EST`) are PostgreSQL's
+ * fixed offsets but unknown to Node or another zone there; `EST5EDT`-style rules differ
+ * between versions of the zone database.
+ */
 function checkTimezone(name: string, value: string, problems: string[]): string {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-    return value;
-  } catch {
-    problems.push(`${name}: '${value}' is not an IANA time zone; expected e.g. Europe/Moscow`);
+  if (/^[+\-\u2212]?\d|^(?:UTC|GMT|Z)\s*[+\-\u2212]|^Z$/i.test(value)) {
+    problems.push(
+      `${name}: '${value}' is an offset, not a time zone (PostgreSQL reads '+03:00' and 'UTC+3' as UTC−3, Node as UTC+3, and an offset knows no daylight saving); expected e.g. Europe/Moscow`,
+    );
     return value;
   }
+  let known = true;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+  } catch {
+    known = false;
+  }
+  if (!known) problems.push(`${name}: '${value}' is not an IANA time zone; expected e.g. Europe/Moscow`);
+  else if (!IANA_ZONE.test(value)) {
+    problems.push(`${name}: '${value}' is not an IANA zone name (PostgreSQL and Node read abbreviations and POSIX rules differently); expected Area/Location, e.g. Europe/Moscow, or UTC`);
+  }
+  return value;
 }

@@ -1,6 +1,8 @@
 // Prometheus metrics of `smsc-sync start` (served on /metrics): requests by endpoint and
 // outcome, history quota left, rows written, run durations, last success per stream.
 import client from 'prom-client';
+import type { AccountConfig } from './config.ts';
+import { quotaKey } from './smsc/credentials.ts';
 import type { QuotaLedger } from './smsc/quota-ledger.ts';
 import type { RunSummary } from './sync/run-stream.ts';
 
@@ -33,8 +35,8 @@ export class Metrics {
   });
   readonly quotaRemaining: client.Gauge<'account'>;
 
-  /** `ledger` and `accounts` feed the quota gauge, read at each scrape. */
-  constructor(ledger?: QuotaLedger, accounts: readonly string[] = []) {
+  /** `ledger` and `accounts` feed the quota gauge, read at each scrape (within a second; a slow database leaves it as it was). */
+  constructor(ledger?: QuotaLedger, accounts: readonly Pick<AccountConfig, 'name' | 'baseUrl' | 'login' | 'apikey'>[] = []) {
     this.quotaRemaining = new client.Gauge({
       name: 'smsc_sync_history_requests_remaining',
       help: 'History (get_messages) requests left in the rolling hour, by account.',
@@ -42,7 +44,8 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         if (!ledger) return;
-        for (const account of accounts) this.set({ account }, (await ledger.historyBudget(account)).remaining);
+        const read = Promise.all(accounts.map(async (a) => this.set({ account: a.name }, (await ledger.historyBudget(quotaKey(a))).remaining)));
+        await Promise.race([read.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       },
     });
     client.collectDefaultMetrics({ register: this.registry, prefix: 'smsc_sync_' });

@@ -2,8 +2,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'smsc-config-'));
 const load = (env: Record<string, string>, cwd = emptyDir()) => loadConfig(env, { cwd });
@@ -30,8 +32,10 @@ describe('loadConfig', () => {
   });
 
   it('takes an API key alone, and regional hosts without a trailing slash', () => {
-    const config = load({ SMSC_APIKEY: 'key-123', SMSC_BASE_URL: 'https://smsc.kz/', SMSC_TIMEZONE: 'Asia/Almaty' });
-    expect(config.accounts[0]).toMatchObject({ name: 'default', apikey: 'key-123', baseUrl: 'https://smsc.kz', timezone: 'Asia/Almaty' });
+    const config = load({ SMSC_APIKEY: 'key-123', SMSC_ACCOUNT_NAME: 'kz-shop', SMSC_BASE_URL: 'https://smsc.kz/', SMSC_TIMEZONE: 'Asia/Almaty' });
+    expect(config.accounts[0]).toMatchObject({ name: 'kz-shop', apikey: 'key-123', baseUrl: 'https://smsc.kz', timezone: 'Asia/Almaty' });
+    // An API key does not say which login it is: without a name two keys would share one account's rows.
+    expect(() => load({ SMSC_APIKEY: 'key-123' })).toThrow(/SMSC_ACCOUNT_NAME: required with SMSC_APIKEY/);
   });
 
   it('reads secrets from *_FILE variables', () => {
@@ -90,6 +94,61 @@ describe('loadConfig', () => {
     expect(problemsOf({ SMSC_ACCOUNTS: 'not json' })[0]).toMatch(/^SMSC_ACCOUNTS: not valid JSON/);
   });
 
+  it('refuses two entries for one SMSC login or one API key on a host: SMSC counts quotas per login', () => {
+    const accounts = [
+      { name: 'shop', login: 'acme', password: 'p1' },
+      { name: 'shop-again', login: 'acme', password: 'p1' },
+      { name: 'kz', login: 'acme', password: 'p1', baseUrl: 'https://smsc.kz' },
+      { name: 'key1', apikey: 'k-1' },
+      { name: 'key2', apikey: 'k-1' },
+      { name: 'key3', apikey: 'k-3' },
+    ];
+    expect(problemsOf({ SMSC_ACCOUNTS: JSON.stringify(accounts) })).toEqual([
+      "SMSC_ACCOUNTS[1]: 'shop-again' uses login 'acme' on smsc.ru like SMSC_ACCOUNTS[0] ('shop'); SMSC counts quotas per login, so each login may appear once",
+      "SMSC_ACCOUNTS[4]: 'key2' uses the same API key on smsc.ru like SMSC_ACCOUNTS[3] ('key1'); SMSC counts quotas per login, so each login may appear once",
+    ]);
+  });
+
+  it('reads the run limits and deadlines, with defaults, and names a bad one', () => {
+    const defaults = load({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'b' });
+    expect(defaults).toMatchObject({ maxConcurrentRuns: 4, requestTimeoutMs: 30_000, dbTimeoutMs: 10_000, statementTimeoutMs: 120_000, stopTimeoutMs: 30_000, secretKey: undefined });
+    const set = load({
+      SMSC_LOGIN: 'a',
+      SMSC_PASSWORD: 'b',
+      SMSC_MAX_CONCURRENT_RUNS: '12',
+      SMSC_REQUEST_TIMEOUT_SECONDS: '2.5',
+      SMSC_DB_TIMEOUT_SECONDS: '3',
+      SMSC_STATEMENT_TIMEOUT_SECONDS: '60',
+      SMSC_STOP_TIMEOUT_SECONDS: '5',
+      SMSC_SECRET_KEY: '0123456789abcdef0123',
+    });
+    expect(set).toMatchObject({ maxConcurrentRuns: 12, requestTimeoutMs: 2500, dbTimeoutMs: 3000, statementTimeoutMs: 60_000, stopTimeoutMs: 5000, secretKey: '0123456789abcdef0123' });
+    expect(problemsOf({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'b', SMSC_MAX_CONCURRENT_RUNS: '0', SMSC_REQUEST_TIMEOUT_SECONDS: 'soon', SMSC_SECRET_KEY: 'short' })).toEqual([
+      "SMSC_MAX_CONCURRENT_RUNS: expected a whole number from 1 to 64, got '0'",
+      "SMSC_REQUEST_TIMEOUT_SECONDS: expected a positive number up to 600, got 'soon'",
+      'SMSC_SECRET_KEY: at least 16 characters (e.g. `openssl rand -hex 32`)',
+    ]);
+  });
+
+  it('refuses a plain-http SMSC_BASE_URL, which would send the password in clear, except on this machine', () => {
+    expect(problemsOf({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_BASE_URL: 'http://smsc.ru' })).toEqual([
+      "SMSC_BASE_URL: 'http://smsc.ru' is plain http, which would send the password or API key in clear; use https://smsc.ru (http is accepted for localhost and 127.0.0.1 only)",
+    ]);
+    expect(problemsOf({ SMSC_ACCOUNTS: JSON.stringify([{ name: 'kz', apikey: 'k', baseUrl: 'http://10.0.0.7:8080' }]) })).toEqual([
+      "SMSC_ACCOUNTS[0].baseUrl: 'http://10.0.0.7:8080' is plain http, which would send the password or API key in clear; use https://10.0.0.7:8080 (http is accepted for localhost and 127.0.0.1 only)",
+    ]);
+    // The emulator, or a proxy on this machine.
+    for (const url of ['http://127.0.0.1:8123', 'http://localhost:8123', 'http://[::1]:8123', 'https://smsc.kz']) {
+      expect(load({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_BASE_URL: url }).accounts[0]!.baseUrl).toBe(url);
+    }
+  });
+
+  it('reads SMSC_MAX_ANSWER_MB, the largest SMSC answer read, and names a bad one', () => {
+    expect(load({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p' }).maxAnswerBytes).toBe(32 * 1_048_576);
+    expect(load({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_MAX_ANSWER_MB: '0.5' }).maxAnswerBytes).toBe(524_288);
+    expect(problemsOf({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_MAX_ANSWER_MB: 'lots' })).toEqual(["SMSC_MAX_ANSWER_MB: expected a positive number up to 1024, got 'lots'"]);
+  });
+
   it('never repeats a secret in its messages', () => {
     const problems = problemsOf({ SMSC_LOGIN: 'acme', SMSC_PASSWORD: 'hunter2-secret', SMSC_BASE_URL: 'ftp://x', LOG_LEVEL: 'x' });
     expect(problems.join('\n')).not.toContain('hunter2-secret');
@@ -124,5 +183,65 @@ describe('loadConfig', () => {
 
   it('lets commands that need no account (sandbox) start without one', () => {
     expect(loadConfig({}, { cwd: emptyDir(), requireAccount: false }).accounts).toEqual([]);
+  });
+});
+
+describe('SMSC_TIMEZONE', () => {
+  // Node (the sync) and PostgreSQL (the views' AT TIME ZONE) must read the zone alike.
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('config_tz');
+  });
+  afterAll(() => database.drop());
+
+  /** Wall clock at an instant as PostgreSQL reads the zone, `YYYY-MM-DD hh:mm`. */
+  const postgresWall = async (zone: string, iso: string) =>
+    (await sql<{ wall: string }>`SELECT to_char(${iso}::timestamptz AT TIME ZONE ${zone}, 'YYYY-MM-DD HH24:MI') AS wall`.execute(database.warehouse.db)).rows[0]!.wall;
+  /** The same as Node reads it (Intl, not src/time). */
+  const nodeWall = (zone: string, iso: string) => {
+    const p = Object.fromEntries(
+      new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+        .formatToParts(new Date(iso))
+        .map((x) => [x.type, x.value]),
+    );
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+  };
+  const instants = ['2026-01-15T12:00:00Z', '2026-07-15T12:00:00Z'];
+
+  it('accepts IANA zone names, which PostgreSQL and Node read alike', async () => {
+    const zones = ['Europe/Moscow', 'Europe/Kyiv', 'Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'Asia/Almaty', 'America/Argentina/Buenos_Aires', 'UTC', 'Etc/UTC', 'Etc/GMT-3'];
+    for (const zone of zones) {
+      expect(load({ SMSC_APIKEY: 'k', SMSC_ACCOUNT_NAME: 'kz', SMSC_TIMEZONE: zone }).accounts[0]!.timezone).toBe(zone);
+      for (const at of instants) expect(await postgresWall(zone, at), `${zone} ${at}`).toBe(nodeWall(zone, at));
+    }
+    const accounts = JSON.stringify([{ name: 'ua', apikey: 'k1', timezone: 'Europe/Kyiv' }, { name: 'au', apikey: 'k2', timezone: 'Australia/Sydney' }]);
+    expect(load({ SMSC_ACCOUNTS: accounts }).accounts.map((a) => a.timezone)).toEqual(['Europe/Kyiv', 'Australia/Sydney']);
+  });
+
+  it('refuses offsets, which PostgreSQL reads west of Greenwich and Node east, naming the variable', async () => {
+    // The reason, seen on the warehouse itself: '+03:00' is UTC-3 to PostgreSQL, UTC+3 to Node.
+    expect(await postgresWall('+03:00', '2026-07-15T12:00:00Z')).toBe('2026-07-15 09:00');
+    expect(nodeWall('+03:00', '2026-07-15T12:00:00Z')).toBe('2026-07-15 15:00');
+    for (const offset of ['+03:00', '-05:00', '+0300', '3', 'UTC+3', 'utc+03:00', 'GMT-5', 'Z']) {
+      expect(problemsOf({ SMSC_APIKEY: 'k', SMSC_ACCOUNT_NAME: 'kz', SMSC_TIMEZONE: offset }), offset).toEqual([
+        `SMSC_TIMEZONE: '${offset}' is an offset, not a time zone (PostgreSQL reads '+03:00' and 'UTC+3' as UTC−3, Node as UTC+3, and an offset knows no daylight saving); expected e.g. Europe/Moscow`,
+      ]);
+    }
+  });
+
+  it('refuses abbreviations and POSIX rules, which PostgreSQL and Node read differently', async () => {
+    // 'CET' to PostgreSQL is the abbreviation, UTC+1 all year; to Node the zone, with summer time.
+    expect(await postgresWall('CET', '2026-07-15T12:00:00Z')).toBe('2026-07-15 13:00');
+    expect(nodeWall('CET', '2026-07-15T12:00:00Z')).toBe('2026-07-15 14:00');
+    for (const name of ['CET', 'EST', 'EST5EDT', 'utc']) {
+      expect(problemsOf({ SMSC_APIKEY: 'k', SMSC_ACCOUNT_NAME: 'kz', SMSC_TIMEZONE: name }), name).toEqual([
+        `SMSC_TIMEZONE: '${name}' is not an IANA zone name (PostgreSQL and Node read abbreviations and POSIX rules differently); expected Area/Location, e.g. Europe/Moscow, or UTC`,
+      ]);
+    }
+    expect(problemsOf({ SMSC_APIKEY: 'k', SMSC_ACCOUNT_NAME: 'kz', SMSC_TIMEZONE: 'MSK' })).toEqual(["SMSC_TIMEZONE: 'MSK' is not an IANA time zone; expected e.g. Europe/Moscow"]);
+    const accounts = JSON.stringify([{ name: 'ru', apikey: 'k1' }, { name: 'kz', apikey: 'k2', timezone: '+05:00' }]);
+    expect(problemsOf({ SMSC_ACCOUNTS: accounts })).toEqual([
+      "SMSC_ACCOUNTS[1].timezone: '+05:00' is an offset, not a time zone (PostgreSQL reads '+03:00' and 'UTC+3' as UTC−3, Node as UTC+3, and an offset knows no daylight saving); expected e.g. Europe/Moscow",
+    ]);
   });
 });

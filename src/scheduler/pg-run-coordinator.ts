@@ -21,7 +21,19 @@ export class PgRunCoordinator implements RunCoordinator {
     this.#replica = replica;
   }
 
+  /** Claims being decided right now (tests wait for them before moving a fake clock). */
+  pending = 0;
+
   async shouldRun(key: string): Promise<boolean> {
+    this.pending += 1;
+    try {
+      return await this.#claim(key);
+    } finally {
+      this.pending -= 1;
+    }
+  }
+
+  async #claim(key: string): Promise<boolean> {
     const now = new Date(this.#clock.now());
     const claimed = await this.#db
       .insertInto('smsc.cron_fires')

@@ -1,16 +1,22 @@
-// `smsc-sync start`: the cron jobs of jobs/, one task per (job, account) in the account's
-// time zone, with noOverlap, and node-cron's distributed mode backed by a PostgreSQL run
-// coordinator so that with several replicas each fire runs once. A failed run is logged and
-// retried by the next fire, never in a tight loop. stop() schedules nothing more, lets the
-// page in flight commit or roll back, and waits (bounded) for running jobs.
+// `smsc-sync start`: the cron jobs of jobs/, one node-cron task per (job, account) in the
+// account's time zone, with noOverlap, and node-cron's distributed mode backed by a
+// PostgreSQL run coordinator so that with several replicas each fire runs once.
+// Every run takes one of the process's run slots (SMSC_MAX_CONCURRENT_RUNS), so any number of
+// accounts and jobs firing together queue for slots instead of exhausting the database pool.
+// A run the quota cut short (deferred) is resumed at its retry time, claimed once across
+// replicas, not at the next cron fire. A failed run is logged and retried by the next fire,
+// never in a tight loop. stop() schedules nothing more, lets the page in flight commit or
+// roll back, and waits for running jobs until its deadline; what is still running then is
+// reported so the caller can exit anyway.
 import { type Kysely, sql } from 'kysely';
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import { JOBS } from '../../jobs/index.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Clock, systemClock } from '../sandbox/clock.ts';
 import type { QuotaPolicy } from '../smsc/quota-ledger.ts';
+import type { RunSummary } from '../sync/run-stream.ts';
 import { runSync, type SyncOptions } from '../sync/sync.ts';
 import type { Warehouse as Db } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
@@ -32,21 +38,56 @@ export interface SchedulerOptions {
   readonly quota?: Partial<QuotaPolicy>;
 }
 
+/** What stop() found when its deadline came. */
+export interface StopResult {
+  /** True when every job ended before the deadline. */
+  readonly finished: boolean;
+  /** `job:account` of the jobs still running at the deadline. */
+  readonly running: readonly string[];
+}
+
+/** A resume earlier than this after its deferral is moved to this (no tight loop). */
+const MIN_RESUME_DELAY_MS = 1000;
+
 export class Scheduler {
   readonly #options: SchedulerOptions;
+  readonly #clock: Clock;
   readonly #tasks: ScheduledTask[] = [];
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Running jobs by `job:account`. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #resumes = new Set<NodeJS.Timeout>();
   readonly #stop = new AbortController();
+  readonly #coordinator: PgRunCoordinator;
+  #idleWaiters: (() => void)[] = [];
   #running = false;
-  /** Fires this replica ran (for tests and logs). */
+  /** Fires (and resumes) this replica ran (for tests and logs). */
   fires = 0;
+  /** Resumes of deferred runs this replica ran. */
+  resumes = 0;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#coordinator = new PgRunCoordinator(options.warehouse.db, this.#clock, options.replica);
   }
 
   get running(): boolean {
     return this.#running;
+  }
+
+  /** `job:account` of the jobs running now. */
+  get inFlight(): readonly string[] {
+    return [...this.#inFlight.keys()];
+  }
+
+  /** Deferred runs waiting for their retry time. */
+  get pendingResumes(): number {
+    return this.#resumes.size;
+  }
+
+  /** Jobs running and fires being claimed right now (0: nothing under way). */
+  get busy(): number {
+    return this.#inFlight.size + this.#coordinator.pending;
   }
 
   /** The schedule each job runs on, after SMSC_SCHEDULE_<NAME> overrides. */
@@ -55,18 +96,18 @@ export class Scheduler {
   }
 
   start(): void {
-    const { config, warehouse, logger } = this.#options;
-    const clock = this.#options.clock ?? systemClock;
-    const coordinator = new PgRunCoordinator(warehouse.db, clock, this.#options.replica);
+    const { config, logger } = this.#options;
+    const cronLogger = cronLoggerOf(logger);
     for (const { job, schedule, streams } of this.schedules()) {
       for (const account of config.accounts) {
         const name = `${job}:${account.name}`;
-        const task = cron.createTask(schedule, () => this.#fire(name, account.name, streams), {
+        const task = cron.createTask(schedule, () => this.#fire(job, account.name, streams), {
           name,
           timezone: account.timezone,
           noOverlap: true,
           distributed: true,
-          runCoordinator: coordinator,
+          runCoordinator: this.#coordinator,
+          logger: cronLogger,
         });
         task.on('execution:overlap', () => logger.info({ job: name }, 'previous run still going; this fire skipped'));
         void task.start();
@@ -74,46 +115,124 @@ export class Scheduler {
       }
     }
     this.#running = true;
-    logger.info({ jobs: this.schedules(), accounts: config.accounts.map((a) => a.name) }, 'scheduler started');
+    logger.info({ jobs: this.schedules(), accounts: config.accounts.map((a) => a.name), maxConcurrentRuns: config.maxConcurrentRuns }, 'scheduler started');
   }
 
-  async #fire(name: string, account: string, streams: readonly string[]): Promise<void> {
+  /** Resolves when no job is running (tests). */
+  idle(): Promise<void> {
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #fire(job: string, account: string, streams: readonly string[]): Promise<void> {
     if (this.#stop.signal.aborted) return;
+    const key = `${job}:${account}`;
+    if (this.#inFlight.has(key)) {
+      this.#options.logger.info({ job: key }, 'previous run still going; this fire skipped');
+      return;
+    }
     this.fires += 1;
-    const { config, warehouse, logger, metrics } = this.#options;
-    const run = runSync({
-      config: { ...config, accounts: config.accounts.filter((a) => a.name === account) },
-      warehouse,
-      logger,
-      streams,
-      signal: this.#stop.signal,
-      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
-      ...(metrics ? { metrics } : {}),
-      ...(this.#options.client ? { client: this.#options.client } : {}),
-      ...(this.#options.quota ? { quota: this.#options.quota } : {}),
-    }).catch((error: unknown) => {
-      // The next fire tries again; nothing loops here.
-      logger.error({ err: error, job: name }, 'job failed; the next fire retries');
-    });
-    this.#inFlight.add(run);
+    const run = this.#runJob(job, account, streams);
+    this.#inFlight.set(key, run);
     try {
       await run;
     } finally {
-      this.#inFlight.delete(run);
+      this.#inFlight.delete(key);
+      if (this.#inFlight.size === 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const w of waiters) w();
+      }
     }
   }
 
-  /** Stops scheduling, asks running jobs to stop after their page, waits up to `timeoutMs`. */
-  async stop(timeoutMs = 30_000): Promise<boolean> {
+  async #runJob(job: string, account: string, streams: readonly string[]): Promise<void> {
+    const { config, warehouse, logger, metrics } = this.#options;
+    let summaries: RunSummary[];
+    try {
+      summaries = await runSync({
+        config: { ...config, accounts: config.accounts.filter((a) => a.name === account) },
+        warehouse,
+        logger,
+        streams,
+        signal: this.#stop.signal,
+        clock: this.#clock,
+        ...(metrics ? { metrics } : {}),
+        ...(this.#options.client ? { client: this.#options.client } : {}),
+        ...(this.#options.quota ? { quota: this.#options.quota } : {}),
+      });
+    } catch (error) {
+      // The next fire tries again; nothing loops here.
+      logger.error({ err: error, job: `${job}:${account}` }, 'job failed; the next fire retries');
+      return;
+    }
+    const deferred = summaries.filter((s) => s.outcome === 'deferred' && s.deferredUntil);
+    if (deferred.length > 0 && !this.#stop.signal.aborted) {
+      const at = Math.max(...deferred.map((s) => s.deferredUntil!.getTime()));
+      this.#scheduleResume(job, account, streams, at);
+    }
+  }
+
+  /**
+   * Runs the job again at `at` (a deferred run's retry time). Claimed in cron_fires like a
+   * fire, so that of several replicas that deferred it, one resumes it.
+   */
+  #scheduleResume(job: string, account: string, streams: readonly string[], at: number): void {
+    const delay = Math.max(MIN_RESUME_DELAY_MS, at - this.#clock.now());
+    const claim = `resume:${job}:${account}:${new Date(this.#clock.now() + delay).toISOString().slice(0, 19)}`;
+    const timer = setTimeout(() => {
+      this.#resumes.delete(timer);
+      if (this.#stop.signal.aborted || this.#inFlight.has(`${job}:${account}`)) return;
+      void (async () => {
+        try {
+          if (!(await this.#coordinator.shouldRun(claim))) return;
+          this.resumes += 1;
+          this.#options.logger.info({ job: `${job}:${account}` }, 'resuming a deferred run at its retry time');
+          await this.#fire(job, account, streams);
+          await this.#coordinator.onComplete(claim);
+        } catch (error) {
+          this.#options.logger.error({ err: error, job: `${job}:${account}` }, 'resuming a deferred run failed; the next fire retries');
+        }
+      })();
+    }, delay);
+    timer.unref();
+    this.#resumes.add(timer);
+  }
+
+  /**
+   * Stops scheduling, asks running jobs to stop after their page, and waits for them up to
+   * `timeoutMs`.
+   */
+  async stop(timeoutMs = this.#options.config.stopTimeoutMs): Promise<StopResult> {
     this.#running = false;
     this.#stop.abort();
+    for (const timer of this.#resumes) clearTimeout(timer);
+    this.#resumes.clear();
     await Promise.all(this.#tasks.map((t) => t.destroy()));
-    const done = Promise.allSettled([...this.#inFlight]).then(() => true);
-    const late = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const done = Promise.allSettled([...this.#inFlight.values()]).then(() => true);
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+    });
     const finished = await Promise.race([done, late]);
-    if (!finished) this.#options.logger.warn({ timeoutMs }, 'jobs still running at the stop deadline; their open page rolls back');
-    return finished;
+    clearTimeout(timer);
+    const running = finished ? [] : this.inFlight;
+    if (!finished) this.#options.logger.warn({ timeoutMs, running }, 'jobs still running at the stop deadline');
+    return { finished, running };
   }
+}
+
+/** node-cron's own messages, through the logger (its default writes coloured text to stdout). */
+function cronLoggerOf(logger: Logger): CronLogger {
+  const log = logger.child({ component: 'node-cron' });
+  const text = (m: string | Error) => (m instanceof Error ? m.message : m);
+  return {
+    info: (m: string) => log.debug(m),
+    warn: (m: string) => log.warn(m),
+    error: (m: string | Error, err?: Error) => log.error({ err: err ?? (m instanceof Error ? m : undefined) }, text(m)),
+    debug: (m: string | Error, err?: Error) => log.debug({ err }, text(m)),
+  };
 }
 
 /** /healthz: healthy while the scheduler runs and the database answers. */

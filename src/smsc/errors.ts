@@ -87,3 +87,20 @@ export class TransportError extends Error {
     this.httpStatus = options.httpStatus;
   }
 }
+
+/**
+ * An answer larger than SMSC_MAX_ANSWER_MB, cut off while it streamed in (never buffered
+ * whole). Not retried: the same request would bring the same answer.
+ */
+export class AnswerTooLargeError extends Error {
+  readonly limitBytes: number;
+
+  constructor(fingerprint: string, limitBytes: number) {
+    super(
+      `SMSC's answer to ${fingerprint} is larger than SMSC_MAX_ANSWER_MB (${limitBytes / 1_048_576} MB) and was cut off unread: ` +
+        'a 1000-row history page is far smaller. Check SMSC_BASE_URL (a proxy answering something else?), or raise SMSC_MAX_ANSWER_MB; not retrying',
+    );
+    this.name = 'AnswerTooLargeError';
+    this.limitBytes = limitBytes;
+  }
+}

@@ -7,7 +7,9 @@ import { type Kysely, sql } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { type Clock, systemClock } from '../sandbox/clock.ts';
+import { quotaKey } from '../smsc/credentials.ts';
 import { QuotaLedger } from '../smsc/quota-ledger.ts';
+import { type Since, sinceStart } from '../time/calendar.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
 import type { RunSummary } from './run-stream.ts';
 import { runSync, type SyncOptions } from './sync.ts';
@@ -28,7 +30,8 @@ export interface BackfillProgress {
 }
 
 export interface BackfillOptions extends Omit<SyncOptions, 'since'> {
-  readonly since: Date;
+  /** The first day to hold: a calendar day starts at each account's own midnight. */
+  readonly since: Since;
   readonly onProgress?: (p: BackfillProgress) => void;
   /** Waits until an instant; the default sleeps in real time. Tests move a virtual clock. */
   readonly sleepUntil?: (at: number) => Promise<void>;
@@ -41,7 +44,9 @@ export async function runBackfill(options: BackfillOptions): Promise<RunSummary[
   const sleepUntil = options.sleepUntil ?? ((at: number) => sleep(at - clock.now(), options.signal));
   const ledger = new QuotaLedger(options.warehouse.db, clock, options.quota);
   const started = clock.now();
-  const startShare = await heldShare(options.warehouse.db, options.config, options.since.getTime(), started);
+  // The period starts at the earliest of the accounts' own starts of that day.
+  const since = Math.min(...options.config.accounts.map((a) => sinceStart(options.since, a.timezone)));
+  const startShare = await heldShare(options.warehouse.db, options.config, since, started);
   let rows = 0;
   let pages = 0;
   for (let pass = 1; ; pass++) {
@@ -51,15 +56,15 @@ export async function runBackfill(options: BackfillOptions): Promise<RunSummary[
     const failed = summaries.filter((s) => s.outcome === 'failed');
     const deferred = summaries.filter((s) => s.outcome === 'deferred' && s.deferredUntil);
     const now = clock.now();
-    const share = await heldShare(options.warehouse.db, options.config, options.since.getTime(), now);
+    const share = await heldShare(options.warehouse.db, options.config, since, now);
     const pace = (share - startShare) / Math.max(1, now - started);
     const waitingUntil = deferred.length ? new Date(Math.min(...deferred.map((s) => s.deferredUntil!.getTime()))) : undefined;
-    const account = options.config.accounts[0]?.name;
+    const account = options.config.accounts[0];
     options.onProgress?.({
       passes: pass,
       rows,
       pages,
-      requestsLeft: account ? (await ledger.historyBudget(account)).remaining : 0,
+      requestsLeft: account ? (await ledger.historyBudget(quotaKey(account))).remaining : 0,
       // Finished means all of it, whatever second of the first day the first message went.
       done: !waitingUntil && failed.length === 0 ? 1 : share,
       etaMs: pace > 0 && waitingUntil ? Math.round((1 - share) / pace) : waitingUntil ? undefined : 0,

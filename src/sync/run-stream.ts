@@ -1,14 +1,17 @@
-// One run of one stream for one account: under the (account, stream) lock, recorded in
+// One run of one stream for one account: it waits for one of the process's run slots, takes
+// one database connection of its own (its session), tries the (account, stream) lock on it
+// (never waits for it: taken means skipped), and runs the stream on that session, recorded in
 // sync_runs from start to outcome, with the requests it sent counted from the ledger.
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Kysely, sql } from 'kysely';
 import type { AccountConfig } from '../config.ts';
 import { type Logger, scrubText } from '../logger.ts';
 import type { Clock } from '../sandbox/clock.ts';
 import type { SmscClient } from '../smsc/client.ts';
-import { emptyTotals, type Stream, type StreamOptions } from '../streams/stream.ts';
+import { emptyTotals, type Stream, type StreamOptions, type StreamTotals } from '../streams/stream.ts';
 import type { Warehouse as Db } from '../warehouse/database.ts';
-import { withRunLock } from '../warehouse/run-lock.ts';
+import { runLockHeld, runLockKey, tryRunLock } from '../warehouse/run-lock.ts';
 import type { RunOutcome, Warehouse } from '../warehouse/schema.ts';
 
 export interface RunSummary {
@@ -35,75 +38,118 @@ export interface RunStreamDeps {
   readonly logger: Logger;
 }
 
+/** Written into sync_runs.error for runs left `running` by a process that ended. */
+export const INTERRUPTED = 'interrupted: the process ended during the run';
+const PROCESS = `${hostname()}:${process.pid}`;
+
 /**
- * Runs left 'running' by a process that died: whoever holds the lock knows no other run of
- * the stream is alive, so they are marked failed (their committed pages stay committed).
+ * Runs of the account left 'running' by a process that died (their lock is free; a live run
+ * holds its lock for its whole life): marked failed, their committed pages staying
+ * committed, and the requests they left pending in the ledger closed, so that those count
+ * neither as in flight nor as an unproven login any more.
  */
-async function closeInterruptedRuns(db: Kysely<Warehouse>, account: string, stream: string, runId: string, clock: Clock): Promise<void> {
-  await db
-    .updateTable('smsc.sync_runs')
-    .set({ outcome: 'failed', error: 'interrupted: the process ended during the run', finished_at: new Date(clock.now()) })
-    .where('account', '=', account)
-    .where('stream', '=', stream)
-    .where('outcome', '=', 'running')
-    .where('run_id', '!=', runId)
-    .execute();
+async function closeInterruptedRuns(kind: 'postgres' | 'pglite', db: Kysely<Warehouse>, account: string, stream: string, runId: string, clock: Clock): Promise<void> {
+  const running = await db.selectFrom('smsc.sync_runs').select(['run_id', 'stream']).where('account', '=', account).where('outcome', '=', 'running').where('run_id', '!=', runId).execute();
+  for (const run of running) {
+    // This run holds its own stream's lock: any other run of it recorded as running is dead.
+    if (run.stream !== stream && (await runLockHeld(kind, db, runLockKey(account, run.stream)))) continue;
+    const at = new Date(clock.now());
+    await db.updateTable('smsc.sync_runs').set({ outcome: 'failed', error: INTERRUPTED, finished_at: at }).where('run_id', '=', run.run_id).where('outcome', '=', 'running').execute();
+    await db.updateTable('smsc.api_requests').set({ outcome: 'failed', finished_at: at }).where('run_id', '=', run.run_id).where('outcome', '=', 'pending').execute();
+  }
 }
 
-export async function runStream(deps: RunStreamDeps, stream: Stream, options: StreamOptions, signal?: AbortSignal): Promise<RunSummary> {
-  const { db } = deps.warehouse;
-  const runId = randomUUID();
-  const started = deps.clock.now();
-  const t0 = performance.now();
-  const log = deps.logger.child({ account: deps.account.name, stream: stream.name, runId });
-  await db
-    .insertInto('smsc.sync_runs')
-    .values({ run_id: runId, account: deps.account.name, stream: stream.name, started_at: new Date(started), outcome: 'running' })
-    .execute();
+/** Runs the stream in one of the process's run slots (see Warehouse.runSlots). */
+export function runStream(deps: RunStreamDeps, stream: Stream, options: StreamOptions, signal?: AbortSignal): Promise<RunSummary> {
+  return deps.warehouse.runSlots(() => runStreamNow(deps, stream, options, signal));
+}
 
+async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: StreamOptions, signal?: AbortSignal): Promise<RunSummary> {
+  const runId = randomUUID();
+  const t0 = performance.now();
+  const account = deps.account.name;
+  const log = deps.logger.child({ account, stream: stream.name, runId });
+  const base = { runId, account, stream: stream.name };
   const totals = emptyTotals();
-  const base = { runId, account: deps.account.name, stream: stream.name };
-  let summary: Omit<RunSummary, 'requests' | 'ms'>;
-  try {
-    const locked = await withRunLock(deps.warehouse, `${deps.account.name}\n${stream.name}`, async () => {
-      await closeInterruptedRuns(db, deps.account.name, stream.name, runId, deps.clock);
-      return stream.run({ db, copyTransaction: deps.warehouse.copyTransaction, api: deps.api, account: deps.account, clock: deps.clock, log, runId, options, signal, totals });
-    });
-    if (!locked.acquired) log.info('another process is running this stream; skipped');
-    const result = locked.acquired ? locked.value : {};
-    // A run stopped by SIGTERM/SIGINT committed whole pages only and resumes next time.
-    const stopped = locked.acquired && signal?.aborted === true;
-    const outcome = !locked.acquired ? 'skipped' : result.deferredUntil || stopped ? 'deferred' : 'succeeded';
-    const warnings = [...(result.warnings ?? []), ...(stopped ? ['stopped by a signal after the page in flight; resumes next run'] : [])];
-    summary = { ...base, ...totals, outcome, deferredUntil: result.deferredUntil, warnings };
-  } catch (error) {
-    const message = scrubText(error instanceof Error ? error.message : String(error));
-    log.error({ err: error, pages: totals.pages }, 'stream failed');
-    summary = { ...base, ...totals, outcome: 'failed', error: message, warnings: [] };
+  if (signal?.aborted) {
+    // Stopping: a run still waiting for its slot does not start.
+    return { ...base, ...totals, outcome: 'skipped', requests: 0, ms: 0, warnings: ['not started: the process is stopping'] };
   }
-  const counted = await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc.api_requests WHERE run_id = ${runId}`.execute(db);
-  const requests = counted.rows[0]?.n ?? 0;
-  const ms = Math.round(performance.now() - t0);
-  await db
-    .updateTable('smsc.sync_runs')
-    .set({
-      finished_at: new Date(deps.clock.now()),
-      outcome: summary.outcome,
-      rows_inserted: summary.inserted,
-      rows_updated: summary.updated,
-      rows_rejected: summary.rejected,
-      pages: summary.pages,
-      requests,
-      error: summary.error ?? null,
-    })
-    .where('run_id', '=', runId)
-    .execute();
-  const result = { ...summary, requests, ms };
+  let summary: Omit<RunSummary, 'requests' | 'ms'>;
+  let recorded = false;
+  try {
+    summary = await deps.warehouse.session(async (session) => {
+      const key = runLockKey(account, stream.name);
+      const lock = await tryRunLock(deps.warehouse.kind, session.db, key);
+      const now = new Date(deps.clock.now());
+      if (!lock) {
+        log.info('another process is running this stream; skipped');
+        await session.db
+          .insertInto('smsc.sync_runs')
+          .values({ run_id: runId, account, stream: stream.name, started_at: now, finished_at: now, outcome: 'skipped', process: PROCESS })
+          .execute();
+        return { ...base, ...totals, outcome: 'skipped', warnings: ['another process is running this stream'] } as const;
+      }
+      try {
+        await session.db
+          .insertInto('smsc.sync_runs')
+          .values({ run_id: runId, account, stream: stream.name, started_at: now, outcome: 'running', process: PROCESS })
+          .execute();
+        recorded = true;
+        await closeInterruptedRuns(deps.warehouse.kind, session.db, account, stream.name, runId, deps.clock);
+        const transaction = <T>(fn: (trx: Kysely<Warehouse>, copy?: typeof session.copy) => Promise<T>): Promise<T> =>
+          session.db.transaction().execute(async (trx) => {
+            await lock.assertHeld(trx);
+            return fn(trx, session.copy);
+          });
+        const result = await stream.run({ db: session.db, transaction, api: deps.api, account: deps.account, clock: deps.clock, log, runId, options, signal, totals });
+        // A run stopped by SIGTERM/SIGINT committed whole pages only and resumes next time.
+        const stopped = signal?.aborted === true;
+        const warnings = [...(result.warnings ?? []), ...(stopped ? ['stopped by a signal after the page in flight; resumes next run'] : [])];
+        return { ...base, ...totals, outcome: result.deferredUntil || stopped ? 'deferred' : 'succeeded', deferredUntil: result.deferredUntil, warnings } as const;
+      } finally {
+        await lock.release();
+      }
+    });
+  } catch (error) {
+    summary = failedSummary(base, totals, error, log);
+  }
+  // Counted and recorded through the pool: the session may be the thing that failed.
+  let requests = 0;
+  try {
+    const counted = await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc.api_requests WHERE run_id = ${runId}`.execute(deps.warehouse.db);
+    requests = counted.rows[0]?.n ?? 0;
+    if (recorded) {
+      await deps.warehouse.db
+        .updateTable('smsc.sync_runs')
+        .set({
+          finished_at: new Date(deps.clock.now()),
+          outcome: summary.outcome,
+          rows_inserted: summary.inserted,
+          rows_updated: summary.updated,
+          rows_rejected: summary.rejected,
+          pages: summary.pages,
+          requests,
+          error: summary.error ?? null,
+        })
+        .where('run_id', '=', runId)
+        .execute();
+    }
+  } catch (error) {
+    log.error({ err: error }, 'could not record the run in sync_runs; status shows it as interrupted');
+  }
+  const result = { ...summary, requests, ms: Math.round(performance.now() - t0) };
   if (result.outcome !== 'failed') {
     log.info(
-      { outcome: result.outcome, pages: result.pages, inserted: result.inserted, updated: result.updated, rejected: result.rejected, requests, ms, deferredUntil: result.deferredUntil },
+      { outcome: result.outcome, pages: result.pages, inserted: result.inserted, updated: result.updated, rejected: result.rejected, requests, ms: result.ms, deferredUntil: result.deferredUntil?.toISOString() },
       'stream synced',
     );
   }
   return result;
+}
+
+function failedSummary(base: { runId: string; account: string; stream: string }, totals: StreamTotals, error: unknown, log: Logger): Omit<RunSummary, 'requests' | 'ms'> {
+  const message = scrubText(error instanceof Error ? error.message : String(error));
+  log.error({ err: error, pages: totals.pages }, 'stream failed');
+  return { ...base, ...totals, outcome: 'failed', error: message, warnings: [] };
 }

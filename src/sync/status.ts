@@ -1,12 +1,15 @@
 // `status`: per account and stream, the last run and its outcome, rows, cursor, how far
 // behind the warehouse is, the history quota used this hour, and the warnings that need a
-// person (account stopped by error 2 or 4, replies about to pass SMSC's 7-day horizon).
+// person (account stopped by error 2 or 4, replies about to pass SMSC's 7-day horizon or never
+// synced at all).
 import { type Kysely, sql } from 'kysely';
 import type { AccountConfig, Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { completenessWarnings } from '../streams/stats/stream.ts';
 import type { Clock } from '../sandbox/clock.ts';
+import { quotaKey } from '../smsc/credentials.ts';
 import { QuotaLedger } from '../smsc/quota-ledger.ts';
+import { runLockHeld, runLockKey } from '../warehouse/run-lock.ts';
 import { INBOUND_HORIZON_WARNING_MS } from '../streams/inbound/stream.ts';
 import { STREAM_NAMES } from '../streams/index.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
@@ -41,7 +44,12 @@ export interface AccountStatus {
 
 const silentLog = createLogger({ level: 'silent' });
 
-export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: Clock): Promise<AccountStatus[]> {
+/**
+ * The status of every configured account (and any other the warehouse has runs of). A run
+ * recorded as `running` whose (account, stream) lock nobody holds was left by a process that
+ * ended: it is shown as `interrupted` at once.
+ */
+export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: Clock, options: { kind?: 'postgres' | 'pglite' } = {}): Promise<AccountStatus[]> {
   const now = clock.now();
   const ledger = new QuotaLedger(db, clock);
   const known = await db.selectFrom('smsc.sync_runs').select('account').distinct().execute();
@@ -50,7 +58,13 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
   for (const account of accounts) {
     const hold = await db.selectFrom('smsc.account_holds').selectAll().where('account', '=', account).executeTakeFirst();
     const holdActive = hold && (hold.error_code === 2 || (hold.held_until && new Date(hold.held_until).getTime() > now));
-    const budget = await ledger.historyBudget(account);
+    const configured = config.accounts.find((a) => a.name === account);
+    const key = configured
+      ? quotaKey(configured)
+      : ((await db.selectFrom('smsc.api_requests').select('quota_key').where('account', '=', account).orderBy('id', 'desc').limit(1).executeTakeFirst())?.quota_key ?? account);
+    const budget = await ledger.historyBudget(key);
+    const first = await sql<{ at: Date | null }>`SELECT min(started_at) AS at FROM smsc.sync_runs WHERE account = ${account}`.execute(db);
+    const firstRun = first.rows[0]?.at ? new Date(first.rows[0].at) : null;
     const streams: StreamStatus[] = [];
     for (const stream of STREAM_NAMES) {
       const last = await db
@@ -69,7 +83,20 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
       if (stream === 'inbound' && lastSuccess && now - lastSuccess.getTime() > INBOUND_HORIZON_WARNING_MS) {
         warnings.push('replies are about to be lost: the last successful inbound sync is more than 6 days old and SMSC keeps replies 7 days');
       }
+      if (stream === 'inbound' && !lastSuccess && firstRun) {
+        // The account is being synced, its replies are not: each day one more day of them
+        // passes SMSC's 7-day horizon, unseen unless said here.
+        const days = ((now - firstRun.getTime()) / 86_400_000).toFixed(1);
+        warnings.push(
+          `replies have never been synced (no successful inbound run${last ? `; the last one ${last.outcome === 'failed' ? 'failed' : `is ${last.outcome}`}` : ''}) although the account has been synced for ${days} days: ` +
+            'SMSC keeps replies 7 days and older ones are lost; run `smsc-sync sync --streams inbound` or check the inbound job',
+        );
+      }
       if (last?.outcome === 'failed') warnings.push(`last run failed: ${last.error ?? 'unknown error'}`);
+      const interrupted = last?.outcome === 'running' && !(await runLockHeld(options.kind ?? 'postgres', db, runLockKey(account, stream)));
+      if (interrupted) {
+        warnings.push(`the run started ${new Date(last.started_at).toISOString()}${last.process ? ` by ${last.process}` : ''} was interrupted (its process ended); the next run goes on from the last committed page`);
+      }
       if (stream === 'stats') {
         const tz = config.accounts.find((a) => a.name === account)?.timezone ?? 'Europe/Moscow';
         warnings.push(...(await completenessWarnings({ db, account: { name: account, timezone: tz } as AccountConfig, clock, log: silentLog })));
@@ -80,7 +107,7 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
           ? {
               startedAt: new Date(last.started_at).toISOString(),
               finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null,
-              outcome: last.outcome,
+              outcome: interrupted ? 'interrupted' : last.outcome,
               inserted: last.rows_inserted,
               updated: last.rows_updated,
               rejected: last.rows_rejected,

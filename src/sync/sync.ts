@@ -1,14 +1,18 @@
 // `sync`: one pass of the chosen streams for every configured account. Accounts run side by
-// side and never stop each other (a bad password stops its own account only); the streams
-// of one account run one after another on one client and one quota budget.
-import type { Config } from '../config.ts';
+// side, as many runs at once as the process's run slots allow (SMSC_MAX_CONCURRENT_RUNS), and
+// never stop each other (a bad password stops its own account only); the streams of one
+// account run one after another on one client and one quota budget.
+import type { Kysely } from 'kysely';
+import type { AccountConfig, Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Clock, systemClock } from '../sandbox/clock.ts';
 import { SmscClient, type SmscClientOptions } from '../smsc/client.ts';
+import { secretKey } from '../smsc/credentials.ts';
 import { QuotaLedger, type QuotaPolicy } from '../smsc/quota-ledger.ts';
 import { streamByName } from '../streams/index.ts';
 import type { StreamOptions } from '../streams/stream.ts';
+import type { Since } from '../time/calendar.ts';
 import type { Warehouse as Db } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
 import { type RunSummary, runStream } from './run-stream.ts';
@@ -19,8 +23,8 @@ export interface SyncOptions {
   readonly logger: Logger;
   /** Stream names. */
   readonly streams: readonly string[];
-  /** First run: history from this day on. */
-  readonly since?: Date | undefined;
+  /** First run: history from this day on; a calendar day starts at each account's own midnight. */
+  readonly since?: Since | undefined;
   readonly clock?: Clock;
   readonly signal?: AbortSignal;
   /** Overrides for tests (timeouts, back-off). */
@@ -40,19 +44,20 @@ export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
     return stream;
   });
   const ledger = new QuotaLedger(options.warehouse.db, clock, options.quota);
-  // The views count days in each account's zone and reconcile its own login: record both.
-  for (const account of options.config.accounts) {
-    const row = { account: account.name, login: account.login ?? null, timezone: account.timezone, updated_at: new Date(clock.now()) };
-    await options.warehouse.db
-      .insertInto('smsc.accounts')
-      .values(row)
-      .onConflict((oc) => oc.column('account').doUpdateSet({ login: row.login, timezone: row.timezone, updated_at: row.updated_at }))
-      .execute();
-  }
+  const credentialsKey = secretKey(options.config, (message) => options.logger.warn(message));
+  const refused = await recordAccounts(options.warehouse.db, options.config.accounts, clock);
   const perAccount = await Promise.all(
     options.config.accounts.map(async (account) => {
+      const conflict = refused.get(account.name);
+      if (conflict) {
+        options.logger.error({ account: account.name }, conflict);
+        return streams.map((s): RunSummary => ({ runId: '', account: account.name, stream: s.name, outcome: 'failed', inserted: 0, updated: 0, rejected: 0, pages: 0, requests: 0, ms: 0, error: conflict, warnings: [] }));
+      }
       const metrics = options.metrics;
       const api = new SmscClient({
+        timeoutMs: options.config.requestTimeoutMs,
+        maxAnswerBytes: options.config.maxAnswerBytes,
+        credentialsKey,
         ...options.client,
         account,
         ledger,
@@ -81,6 +86,35 @@ export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
     }),
   );
   return perAccount.flat();
+}
+
+/**
+ * Records each account's host, login and zone (the views count days in the account's zone
+ * and reconcile its own login). An account name the warehouse already holds for another
+ * login is refused: its rows would be merged with a different account's.
+ */
+async function recordAccounts(db: Kysely<Warehouse>, accounts: readonly AccountConfig[], clock: Clock): Promise<Map<string, string>> {
+  const refused = new Map<string, string>();
+  for (const account of accounts) {
+    const host = new URL(account.baseUrl).host;
+    const held = await db.selectFrom('smsc.accounts').select(['login', 'host']).where('account', '=', account.name).executeTakeFirst();
+    // (A changed host alone is allowed: www.smsc.ru and smsc.ru are one service.)
+    if (held?.login != null && account.login !== undefined && held.login !== account.login) {
+      refused.set(
+        account.name,
+        `account name '${account.name}' already holds the data of login '${held.login}' in this warehouse; ` +
+          `this configuration gives it login '${account.login}': give that one a name of its own (SMSC_ACCOUNT_NAME or "name" in SMSC_ACCOUNTS) so that the two are not merged`,
+      );
+      continue;
+    }
+    const row = { account: account.name, login: account.login ?? held?.login ?? null, host, timezone: account.timezone, updated_at: new Date(clock.now()) };
+    await db
+      .insertInto('smsc.accounts')
+      .values(row)
+      .onConflict((oc) => oc.column('account').doUpdateSet({ login: row.login, host: row.host, timezone: row.timezone, updated_at: row.updated_at }))
+      .execute();
+  }
+  return refused;
 }
 
 /** A pass succeeded when no run failed (a run the quota deferred resumes next time). */

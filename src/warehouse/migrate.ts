@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { type Kysely, sql } from 'kysely';
 import { DELIVERY_ERRORS, MESSAGE_FORMATS, STATUS_CODES } from '../smsc/codes.ts';
 import { FileMigrationProvider, Migrator } from 'kysely/migration';
+import type { Warehouse } from './database.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 /** Where the migrator keeps its bookkeeping, beside the data. */
@@ -22,6 +23,20 @@ export class MigrationError extends Error {
     );
     this.name = 'MigrationError';
   }
+}
+
+/**
+ * Applies every pending migration on a session of its own with no statement or lock
+ * deadline (a migration may rewrite a large table, and another process may be migrating
+ * already: it waits for that one, then finds nothing left to do).
+ */
+export async function migrateWarehouse(warehouse: Warehouse<any>): Promise<string[]> {
+  return warehouse.session(async ({ db }) => {
+    if (warehouse.kind === 'postgres') await sql`SET statement_timeout = 0; SET lock_timeout = 0`.execute(db);
+    const applied = await migrateToLatest(db);
+    if (warehouse.kind === 'postgres') await sql`RESET statement_timeout; RESET lock_timeout`.execute(db);
+    return applied;
+  });
 }
 
 /** Applies every pending migration; returns the names applied by this call. */

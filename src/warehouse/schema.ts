@@ -25,7 +25,8 @@ export interface OutboundMessagesTable {
   country: string | null;
   operator: string | null;
   region: string | null;
-  cost: Numeric;
+  /** Null when SMSC gave no cost (unknown). */
+  cost: Numeric | null;
   sender_id: string | null;
   message: string;
   type: number | null;
@@ -45,7 +46,7 @@ export interface OutboundStatusChangesTable {
   changed_at: Timestamp;
   seen_at: Timestamp;
   err: number | null;
-  cost: Numeric;
+  cost: Numeric | null;
   reason: 'first_seen' | 'status' | 'cost';
 }
 
@@ -82,7 +83,9 @@ export interface SyncRunsTable {
   rows_rejected: ColumnType<number, number | undefined, number>;
   pages: ColumnType<number, number | undefined, number>;
   requests: ColumnType<number, number | undefined, number>;
-  error: string | null;
+  error: ColumnType<string | null, string | null | undefined, string | null>;
+  /** host:pid of the process that ran it. */
+  process: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RejectedRowsTable {
@@ -92,7 +95,14 @@ export interface RejectedRowsTable {
   run_id: string | null;
   raw: string;
   reason: string;
+  /** When it was first rejected (= first_seen_at). */
   rejected_at: Timestamp;
+  /** SHA-256 (hex) of `raw`: one row per (account, stream, digest). */
+  digest: string;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  /** How many times SMSC sent the row (every re-read of its page counts). */
+  times_seen: number;
 }
 
 export interface ApiRequestsTable {
@@ -108,6 +118,15 @@ export interface ApiRequestsTable {
   attempt: ColumnType<number, number | undefined, number>;
   process: string;
   run_id: string | null;
+  quota_key: string;
+  unverified: ColumnType<boolean, boolean | undefined, boolean>;
+  retry_at: Timestamp | null;
+}
+
+export interface LoginChecksTable {
+  quota_key: string;
+  credentials_mac: string;
+  verified_at: Timestamp;
 }
 
 export interface AccountHoldsTable {
@@ -116,7 +135,7 @@ export interface AccountHoldsTable {
   reason: string;
   held_at: Timestamp;
   held_until: Timestamp | null;
-  credentials_hash: string;
+  credentials_mac: string;
 }
 
 export interface DailyStatsTable {
@@ -202,6 +221,8 @@ export interface CronFiresTable {
 export interface AccountsTable {
   account: string;
   login: string | null;
+  /** SMSC host (smsc.ru, smsc.kz, …); null for rows written before it was recorded. */
+  host: ColumnType<string | null, string | null | undefined, string | null>;
   timezone: string;
   updated_at: Timestamp;
 }
@@ -232,4 +253,5 @@ export interface Warehouse {
   'smsc.rejected_rows': RejectedRowsTable;
   'smsc.api_requests': ApiRequestsTable;
   'smsc.account_holds': AccountHoldsTable;
+  'smsc.login_checks': LoginChecksTable;
 }

@@ -14,7 +14,8 @@ import { readStatus } from '../../src/sync/status.ts';
 import { runSync } from '../../src/sync/sync.ts';
 import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import { openWarehouse } from '../../src/warehouse/database.ts';
-import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
+import { type TestDatabase } from '../helpers/database.ts';
+import { itNeedsServer } from '../helpers/needs-server.ts';
 import { sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 
@@ -45,7 +46,7 @@ describe('three start replicas on one database', () => {
     await database.drop();
   });
 
-  it.skipIf(!testServerUrl())('run every fire once, within the quota, and fill the warehouse with the truth', async () => {
+  itNeedsServer('three replica processes share the warehouse through DATABASE_URL; PGlite lives inside the test process')('run every fire once, within the quota, and fill the warehouse with the truth', async () => {
     const env = {
       SMSC_LOGIN: 'demo',
       SMSC_PASSWORD: 'demo',
@@ -91,7 +92,7 @@ describe('SIGTERM in the middle of a run', () => {
     await database.drop();
   });
 
-  it.skipIf(!testServerUrl())('exits 0 promptly, having committed whole pages only', async () => {
+  itNeedsServer('the replica process writes to the warehouse through DATABASE_URL; PGlite lives inside the test process')('exits 0 promptly, having committed whole pages only', async () => {
     const child = startReplica({ SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo', SMSC_BASE_URL: sandbox.url, DATABASE_URL: database.url!, SMSC_SCHEDULE_OUTBOUND: '* * * * * *' });
     const db = database.warehouse.db;
     const held = async () => Number((await db.selectFrom('smsc.outbound_messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
@@ -163,7 +164,7 @@ describe('/metrics and /healthz', () => {
   it('serve the named metrics, and health goes 503 when the database does not answer', async () => {
     const config = sandboxConfig(sandbox);
     const ledger = new QuotaLedger(database.warehouse.db, sandbox.clock);
-    const metrics = new Metrics(ledger, ['demo']);
+    const metrics = new Metrics(ledger, config.accounts);
     const scheduler = new Scheduler({ config, warehouse: database.warehouse, logger: testLogger, metrics, clock: sandbox.clock, jobs: [] });
     scheduler.start();
     await runSync({ config, warehouse: database.warehouse, logger: testLogger, streams: ['tariffs'], clock: sandbox.clock, metrics });

@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { SandboxClock } from '../../src/sandbox/clock.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import { SmscClient } from '../../src/smsc/client.ts';
-import { AccountStoppedError, QuotaDeferredError, SmscError, TransportError } from '../../src/smsc/errors.ts';
+import { AccountStoppedError, AnswerTooLargeError, QuotaDeferredError, SmscError, TransportError } from '../../src/smsc/errors.ts';
 import { QuotaLedger } from '../../src/smsc/quota-ledger.ts';
 import { openWarehouse, type Warehouse } from '../../src/warehouse/database.ts';
 import type { TestDatabase } from '../helpers/database.ts';
@@ -64,7 +64,7 @@ function account(overrides: Partial<AccountConfig> = {}): AccountConfig {
   return { name: 'acme', login: 'acme', password: PASSWORD, apikey: undefined, baseUrl: sandbox.url, timezone: 'Europe/Moscow', ...overrides };
 }
 
-function client(options: { account?: AccountConfig; db?: Warehouse<any>; timeoutMs?: number; retries?: number; fallbackBaseUrls?: string[]; maxConcurrent?: number } = {}) {
+function client(options: { account?: AccountConfig; db?: Warehouse<any>; timeoutMs?: number; retries?: number; fallbackBaseUrls?: string[]; maxConcurrent?: number; maxAnswerBytes?: number } = {}) {
   const ledger = new QuotaLedger((options.db ?? database.warehouse).db, clock, { maxConcurrent: options.maxConcurrent ?? 4 });
   const c = new SmscClient({
     account: options.account ?? account(),
@@ -76,6 +76,7 @@ function client(options: { account?: AccountConfig; db?: Warehouse<any>; timeout
     minBackoffMs: 5,
     maxBackoffMs: 20,
     ...(options.fallbackBaseUrls ? { fallbackBaseUrls: options.fallbackBaseUrls } : {}),
+    ...(options.maxAnswerBytes ? { maxAnswerBytes: options.maxAnswerBytes } : {}),
   });
   clients.push(c);
   return c;
@@ -227,6 +228,44 @@ describe('SmscClient', () => {
     expect(logLines.join('')).toContain('SMSC request failed, backing off');
   });
 
+  it('reads error objects with keys the documentation does not list, and a bare OK where no data can be missed', async () => {
+    const c = client();
+    // {"error":…,"error_code":9,"id":34}: error 9 all the same, retried.
+    sandbox.faults.inject({ kind: 'error', code: 9, fields: { id: 34 }, endpoint: 'get_price' });
+    expect(((await c.getPrice()) as any).zones).toHaveLength(4);
+    // Error 3 with an id: an empty history page.
+    sandbox.faults.inject({ kind: 'error', code: 3, fields: { id: 35 }, endpoint: 'get_messages' });
+    expect(await c.getMessages({ cnt: 5 })).toEqual([]);
+    // A bare OK to get_answers carries no reply: an empty page.
+    sandbox.faults.inject({ kind: 'bareOk', endpoint: 'get_answers' });
+    expect(await c.getAnswers({ hour: 1 })).toEqual([]);
+    // Where a list or data is needed, it says what came instead of calling it empty.
+    sandbox.faults.inject({ kind: 'bareOk', endpoint: 'get_messages' });
+    await expect(c.getMessages({ cnt: 6 })).rejects.toThrow('SMSC answered get_messages with a bare "OK" where a list was expected');
+    sandbox.faults.inject({ kind: 'bareOk', endpoint: 'tinyurls' });
+    await expect(c.getShortLink({ id: 145142 })).rejects.toThrow('SMSC answered tinyurls with a bare "OK" where data was expected');
+    expect((await ledgerRows()).map((r) => `${r.endpoint}:${r.outcome}${r.error_code ?? ''}`)).toEqual([
+      'get_price:error9', 'get_price:ok', 'get_messages:error3', 'get_answers:ok', 'get_messages:ok', 'tinyurls:ok',
+    ]);
+  });
+
+  it('cuts off an answer larger than SMSC_MAX_ANSWER_MB while it streams in, and does not ask again', async () => {
+    const MB = 1_048_576;
+    const c = client({ maxAnswerBytes: MB });
+    sandbox.faults.inject({ kind: 'oversized', sizeMb: 70, endpoint: 'get_messages' });
+    const error = await c.getMessages({ cnt: 10 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AnswerTooLargeError);
+    expect((error as Error).message).toMatch(/^SMSC's answer to get\.php\?charset=utf-8&cnt=10&.* is larger than SMSC_MAX_ANSWER_MB \(1 MB\) and was cut off unread.*not retrying$/);
+    expect(sandbox.requests.filter((r) => r.endpoint === 'get_messages')).toHaveLength(1);
+    // The connection was dropped after the first megabyte: the emulator could not send the 70.
+    expect(sandbox.faults.oversizedBytesSent).toBeLessThan(16 * MB);
+    // So is one that declares its size (Content-Length) up front.
+    sandbox.faults.inject({ kind: 'rewrite', endpoint: 'get_messages', rewrite: (rows) => [...(rows as unknown[]), { pad: 'x'.repeat(2 * MB) }] });
+    await expect(c.getMessages({ cnt: 11 })).rejects.toThrow(AnswerTooLargeError);
+    // A 1000-row page is far below the default limit.
+    expect(await client().getMessages({ cnt: 1000 })).toHaveLength(1000);
+  });
+
   it('survives an error-9 burst within the quota as time passes', async () => {
     clock.setSpeed(1200); // 20 virtual minutes per real second: back-offs span virtual minutes.
     sandbox.faults.inject({ kind: 'error', code: 9, count: 5, endpoint: 'get_messages' });
@@ -240,7 +279,7 @@ describe('SmscClient', () => {
   });
 
   it('prunes ledger rows older than the retention, keeping the recent ones', async () => {
-    const old = { account: 'acme', endpoint: 'get_price', fingerprint: 'get.php?old', outcome: 'ok', process: 'test' };
+    const old = { account: 'acme', quota_key: 'acme', endpoint: 'get_price', fingerprint: 'get.php?old', outcome: 'ok', process: 'test' };
     await database.warehouse.db
       .insertInto('smsc.api_requests')
       .values([

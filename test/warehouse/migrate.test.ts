@@ -1,8 +1,12 @@
 // Migrations: applied once even when several processes start at once, and idempotent.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { sql } from 'kysely';
+import { FileMigrationProvider, Migrator } from 'kysely/migration';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarehouse } from '../../src/warehouse/database.ts';
-import { migrateToLatest } from '../../src/warehouse/migrate.ts';
+import { MIGRATIONS_DIR, migrateToLatest, SCHEMA } from '../../src/warehouse/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let database: TestDatabase;
@@ -26,5 +30,40 @@ describe('migrateToLatest', () => {
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'smsc' ORDER BY table_name`.execute(database.warehouse.db);
     expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['account_holds', 'api_requests']));
+  });
+});
+
+describe('2026-11-24-01-rejected-rows-once', () => {
+  it('collapses the copies of each bad row left by earlier versions into one, with first/last seen and times seen', async () => {
+    const db = await createTestDatabase('migrate_rejected');
+    try {
+      const migrator = new Migrator({ db: db.warehouse.db, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }), migrationTableSchema: SCHEMA });
+      expect((await migrator.migrateTo('2026-11-23-05-run-safety')).error).toBeUndefined();
+      // One bad reply re-read by three runs (three copies), one bad message once, the same text in another stream once.
+      const runs = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000003'];
+      const reply = '{"id":9999999999999999999,"phone":"79161234567","message":"Да"}';
+      const at = (minute: number) => new Date(Date.UTC(2026, 5, 15, 9, minute));
+      await sql`
+        INSERT INTO smsc.rejected_rows (account, stream, run_id, raw, reason, rejected_at) VALUES
+          ('demo', 'inbound', ${runs[0]}, ${reply}, 'id: too big', ${at(0)}),
+          ('demo', 'outbound', ${runs[0]}, '{"int_id":"9223372036854775808"}', 'int_id: too big', ${at(0)}),
+          ('demo', 'inbound', ${runs[1]}, ${reply}, 'id: too big', ${at(2)}),
+          ('demo', 'inbound', ${runs[2]}, ${reply}, 'id: too big', ${at(4)}),
+          ('other', 'inbound', ${runs[2]}, ${reply}, 'id: too big', ${at(4)})`.execute(db.warehouse.db);
+      await migrateToLatest(db.warehouse.db);
+      const rows = await sql<Record<string, unknown>>`
+        SELECT account, stream, run_id::text, times_seen, first_seen_at, last_seen_at, rejected_at, digest FROM smsc.rejected_rows ORDER BY id`.execute(db.warehouse.db);
+      const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+      expect(rows.rows.map((r) => ({ ...r, first_seen_at: new Date(r.first_seen_at as Date), last_seen_at: new Date(r.last_seen_at as Date), rejected_at: new Date(r.rejected_at as Date) }))).toEqual([
+        { account: 'demo', stream: 'inbound', run_id: runs[0], times_seen: 3, first_seen_at: at(0), last_seen_at: at(4), rejected_at: at(0), digest: digest(reply) },
+        { account: 'demo', stream: 'outbound', run_id: runs[0], times_seen: 1, first_seen_at: at(0), last_seen_at: at(0), rejected_at: at(0), digest: digest('{"int_id":"9223372036854775808"}') },
+        { account: 'other', stream: 'inbound', run_id: runs[2], times_seen: 1, first_seen_at: at(4), last_seen_at: at(4), rejected_at: at(4), digest: digest(reply) },
+      ]);
+      // From now on a copy cannot be inserted.
+      await expect(sql`INSERT INTO smsc.rejected_rows (account, stream, raw, reason, rejected_at, digest, first_seen_at, last_seen_at, times_seen)
+        VALUES ('demo', 'inbound', ${reply}, 'x', now(), ${digest(reply)}, now(), now(), 1)`.execute(db.warehouse.db)).rejects.toThrow(/rejected_rows_once/);
+    } finally {
+      await db.drop();
+    }
   });
 });
