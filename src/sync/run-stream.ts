@@ -149,7 +149,24 @@ async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: Stream
 }
 
 function failedSummary(base: { runId: string; account: string; stream: string }, totals: StreamTotals, error: unknown, log: Logger): Omit<RunSummary, 'requests' | 'ms'> {
-  const message = scrubText(error instanceof Error ? error.message : String(error));
+  const text = scrubText(error instanceof Error ? error.message : String(error));
+  const message = lostConnection(error)
+    ? `the run lost its database connection (${text}); the pages committed before stand, the page in flight rolled back, and the next run resumes from the cursor`
+    : text;
   log.error({ err: error, pages: totals.pages }, 'stream failed');
   return { ...base, ...totals, outcome: 'failed', error: message, warnings: [] };
+}
+
+/**
+ * A database session that ended under the run (server restart, pg_terminate_backend, a network
+ * cut): node-postgres reports it as a socket error, "Connection terminated", or SQLSTATE
+ * class 08 (connection exception) / 57P01-57P03 (admin or crash shutdown).
+ */
+function lostConnection(error: unknown): boolean {
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', '57P01', '57P02', '57P03'].includes(code) || code.startsWith('08')) return true;
+    if (typeof e.message === 'string' && /Connection terminated|terminating connection|connection error and is not queryable/i.test(e.message)) return true;
+  }
+  return false;
 }

@@ -109,7 +109,7 @@ describe('a run whose lock session is killed', () => {
 
     const [killed] = await first;
     expect(killed!.outcome).toBe('failed');
-    expect(killed!.error).toMatch(/terminat|connection/i);
+    expect(killed!.error).toMatch(/^the run lost its database connection \(/);
     await tries;
     trying = false;
     sandbox.faults.clear();
