@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxClock } from '../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
+import { childEnv } from './helpers/child-env.ts';
 
 const BIN = new URL('../bin/smsc-sync.js', import.meta.url).pathname;
 let sandbox: Sandbox;
@@ -24,7 +25,7 @@ afterAll(async () => {
 
 async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, SMSC_DATA_DIR: dataDir, SMSC_BASE_URL: sandbox.url, LOG_LEVEL: 'info', ...env },
+    env: childEnv({ SMSC_DATA_DIR: dataDir, SMSC_BASE_URL: sandbox.url, LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

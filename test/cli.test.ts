@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJson } from './helpers/sandbox.ts';
+import { childEnv } from './helpers/child-env.ts';
 
 const BIN = new URL('../bin/smsc-sync.js', import.meta.url).pathname;
 let child: ChildProcess | undefined;
@@ -29,7 +30,7 @@ describe('smsc-sync CLI', () => {
   it('runs the demo on the embedded warehouse: exit 0 and non-empty figures read back with SQL', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'smsc-demo-'));
     try {
-      const env = { PATH: process.env.PATH, SMSC_DATA_DIR: dataDir };
+      const env = childEnv({ SMSC_DATA_DIR: dataDir });
       const demo = spawnSync(process.execPath, [BIN, 'demo'], { encoding: 'utf8', env, timeout: 60_000 });
       expect(demo.stderr).toBe('');
       expect(demo.status).toBe(0);

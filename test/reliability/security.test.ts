@@ -16,6 +16,7 @@ import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
 import { T0 } from '../helpers/sandbox.ts';
 import { logLines, syncOnce } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
+import { childEnv } from '../helpers/child-env.ts';
 
 const BIN = new URL('../../bin/smsc-sync.js', import.meta.url).pathname;
 const PASSWORD = 'Pa55 wörd&Секрет=%2B+1';
@@ -67,7 +68,7 @@ const account = (name: string, auth: { password?: string; apikey?: string; login
 });
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, LOG_LEVEL: 'debug', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: childEnv({ LOG_LEVEL: 'debug', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += String(d)));
   child.stderr!.on('data', (d) => (output += String(d)));

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Sandbox } from '../../src/sandbox/server.ts';
+import { childEnv } from '../helpers/child-env.ts';
 
 const BIN = new URL('../../bin/smsc-sync.js', import.meta.url).pathname;
 const CLOCK = new URL('../reliability/emulated-clock.ts', import.meta.url).pathname;
@@ -20,7 +21,7 @@ export interface CliProcess {
 export function cli(args: readonly string[], env: Record<string, string | undefined>, sandbox?: Sandbox): CliProcess {
   const clock = sandbox ? { EMULATED_CLOCK: `${sandbox.clock.now()},${Date.now()},${sandbox.clock.speed}` } : {};
   const child = spawn(process.execPath, [...(sandbox ? ['--import', CLOCK] : []), BIN, ...args], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...clock, ...env },
+    env: childEnv({ LOG_LEVEL: 'info', ...clock, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -18,12 +18,13 @@ import { type TestDatabase } from '../helpers/database.ts';
 import { itNeedsServer } from '../helpers/needs-server.ts';
 import { sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
+import { childEnv } from '../helpers/child-env.ts';
 
 const BIN = new URL('../../bin/smsc-sync.js', import.meta.url).pathname;
 const TZ = 'Europe/Moscow';
 
 function startReplica(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, 'start'], { env: childEnv({ LOG_LEVEL: 'info', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 async function stopReplica(child: ChildProcess): Promise<number> {

@@ -8,6 +8,7 @@ import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { formatDate, startOfLocalDay } from '../../src/time/zoned-time.ts';
 import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
+import { childEnv } from '../helpers/child-env.ts';
 
 const BIN = new URL('../../bin/smsc-sync.js', import.meta.url).pathname;
 const TZ = 'Europe/Moscow';
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 function startSync(since: string, stream = 'outbound'): ChildProcess {
   return spawn(process.execPath, [BIN, 'sync', '--streams', stream, '--since', since], {
-    env: { PATH: process.env.PATH, SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo', SMSC_BASE_URL: sandbox.url, DATABASE_URL: database.url, LOG_LEVEL: 'warn' },
+    env: childEnv({ SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo', SMSC_BASE_URL: sandbox.url, DATABASE_URL: database.url, LOG_LEVEL: 'warn' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
