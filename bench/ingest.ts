@@ -60,7 +60,7 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     // so that the sync reads them all). A fifth of the million: rewriting every row of a
     // table eight times the size of shared_buffers is a disk benchmark, and a long one.
     await emulator.control('POST', '/__sandbox/faults', { kind: 'corruptRows', endpoint: 'get_messages', patch: { status: 20, err: 1, cost: '9.99' }, every: 1, rate: 1 });
-    await sql`DELETE FROM smsc.sync_state`.execute(warehouse.db);
+    await sql`DELETE FROM smsc_internal.sync_state`.execute(warehouse.db);
     const updateSince = start - UPDATE_DAYS * 86_400_000;
     const expected = Number(await adminQuery(database.url, `SELECT count(*) FROM smsc.outbound_messages WHERE sent_at >= '${new Date(updateSince).toISOString()}'::timestamptz - interval '1 day'`));
     const changed = await runPipeline(emulator, database.url, updateSince);

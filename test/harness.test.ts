@@ -46,7 +46,7 @@ describe('migrated test databases', () => {
     try {
       const files = readdirSync(new URL('../migrations', import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
       for (const database of [one, two]) {
-        const applied = await sql<{ name: string }>`SELECT name FROM smsc.kysely_migration ORDER BY name`.execute(database.warehouse.db);
+        const applied = await sql<{ name: string }>`SELECT name FROM smsc_internal.kysely_migration ORDER BY name`.execute(database.warehouse.db);
         expect(applied.rows.map((r) => r.name)).toEqual(files);
         const codes = await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc.status_codes`.execute(database.warehouse.db);
         expect(codes.rows[0]!.n).toBeGreaterThan(0);

@@ -36,19 +36,19 @@ export class PgRunCoordinator implements RunCoordinator {
   async #claim(key: string): Promise<boolean> {
     const now = new Date(this.#clock.now());
     const claimed = await this.#db
-      .insertInto('smsc.cron_fires')
+      .insertInto('smsc_internal.cron_fires')
       .values({ key, claimed_by: this.#replica, claimed_at: now })
       .onConflict((oc) => oc.column('key').doNothing())
       .returning('key')
       .executeTakeFirst();
     if (now.getTime() - this.#lastPrune > PRUNE_EVERY_MS) {
       this.#lastPrune = now.getTime();
-      await this.#db.deleteFrom('smsc.cron_fires').where('claimed_at', '<', new Date(now.getTime() - RETENTION_MS)).execute();
+      await this.#db.deleteFrom('smsc_internal.cron_fires').where('claimed_at', '<', new Date(now.getTime() - RETENTION_MS)).execute();
     }
     return claimed !== undefined;
   }
 
   async onComplete(key: string): Promise<void> {
-    await this.#db.updateTable('smsc.cron_fires').set({ finished_at: new Date(this.#clock.now()) }).where('key', '=', key).execute();
+    await this.#db.updateTable('smsc_internal.cron_fires').set({ finished_at: new Date(this.#clock.now()) }).where('key', '=', key).execute();
   }
 }

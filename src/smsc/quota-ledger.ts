@@ -1,4 +1,4 @@
-// The shared quota ledger (smsc.api_requests). Before each request a process takes the
+// The shared quota ledger (smsc_internal.api_requests). Before each request a process takes the
 // login's advisory lock, counts what every process sent in SMSC's windows, and either
 // records the request as pending or answers when the next slot opens. It never sleeps
 // holding the lock: the caller decides whether to wait or to yield. SMSC counts per login on
@@ -154,7 +154,7 @@ export class QuotaLedger {
         await sql`SELECT pg_advisory_xact_lock(${LEDGER_LOCK_SPACE}, hashtext(${key}))`.execute(trx);
         const now = this.#clock.now();
         const hold = await trx
-          .selectFrom('smsc.account_holds')
+          .selectFrom('smsc_internal.account_holds')
           .select(['error_code', 'held_until', 'credentials_mac'])
           .where('account', '=', account.name)
           .executeTakeFirst();
@@ -162,7 +162,7 @@ export class QuotaLedger {
           const until = hold.held_until ? new Date(hold.held_until).getTime() : undefined;
           const stillHeld = hold.error_code === 2 ? hold.credentials_mac === account.credentialsMac : until !== undefined && until > now;
           if (stillHeld) return { stopped: { code: hold.error_code as 2 | 4, until } };
-          await trx.deleteFrom('smsc.account_holds').where('account', '=', account.name).execute();
+          await trx.deleteFrom('smsc_internal.account_holds').where('account', '=', account.name).execute();
         }
 
         const since = (span: number) => new Date(now - span - p.marginMs);
@@ -170,19 +170,19 @@ export class QuotaLedger {
         const w = (
           await sql<{ identical: string[]; endpoint_times: string[]; in_flight: number; unverified_in_flight: number; retry_at: string | null; verified: boolean }>`
             SELECT
-              array(SELECT (extract(epoch FROM sent_at) * 1000)::bigint::text FROM smsc.api_requests
+              array(SELECT (extract(epoch FROM sent_at) * 1000)::bigint::text FROM smsc_internal.api_requests
                     WHERE quota_key = ${key} AND fingerprint = ${fingerprint} AND sent_at > ${since(MINUTE)}
                     ORDER BY sent_at) AS identical,
-              array(SELECT (extract(epoch FROM sent_at) * 1000)::bigint::text FROM smsc.api_requests
+              array(SELECT (extract(epoch FROM sent_at) * 1000)::bigint::text FROM smsc_internal.api_requests
                     WHERE quota_key = ${key} AND endpoint = ${endpoint} AND sent_at > ${since(endpoint === 'get_messages' ? HOUR : MINUTE)}
                     ORDER BY sent_at) AS endpoint_times,
-              (SELECT count(*)::int FROM smsc.api_requests
+              (SELECT count(*)::int FROM smsc_internal.api_requests
                     WHERE quota_key = ${key} AND outcome = 'pending' AND sent_at > ${alive}) AS in_flight,
-              (SELECT count(*)::int FROM smsc.api_requests
+              (SELECT count(*)::int FROM smsc_internal.api_requests
                     WHERE quota_key = ${key} AND outcome = 'pending' AND unverified AND sent_at > ${alive}) AS unverified_in_flight,
-              (SELECT (extract(epoch FROM max(retry_at)) * 1000)::bigint::text FROM smsc.api_requests
+              (SELECT (extract(epoch FROM max(retry_at)) * 1000)::bigint::text FROM smsc_internal.api_requests
                     WHERE quota_key = ${key} AND retry_at > ${new Date(now)}) AS retry_at,
-              EXISTS (SELECT 1 FROM smsc.login_checks WHERE quota_key = ${key} AND credentials_mac = ${account.credentialsMac}) AS verified
+              EXISTS (SELECT 1 FROM smsc_internal.login_checks WHERE quota_key = ${key} AND credentials_mac = ${account.credentialsMac}) AS verified
           `.execute(trx)
         ).rows[0]!;
         const limited = (times: readonly string[], limit: number, span: number): number | undefined =>
@@ -209,7 +209,7 @@ export class QuotaLedger {
           return { reservation: { ok: false, rule, retryAt } };
         }
         const row = await trx
-          .insertInto('smsc.api_requests')
+          .insertInto('smsc_internal.api_requests')
           .values({
             account: account.name,
             quota_key: key,
@@ -256,9 +256,9 @@ export class QuotaLedger {
     const r = (
       await sql<{ failed: string[]; unproven: number }>`
         SELECT
-          array(SELECT (extract(epoch FROM sent_at) * 1000)::bigint::text FROM smsc.api_requests
+          array(SELECT (extract(epoch FROM sent_at) * 1000)::bigint::text FROM smsc_internal.api_requests
                 WHERE error_code = 2 AND sent_at > ${new Date(now - FAILED_LOGIN_WINDOW_MS - p.marginMs)} ORDER BY sent_at) AS failed,
-          (SELECT count(*)::int FROM smsc.api_requests
+          (SELECT count(*)::int FROM smsc_internal.api_requests
                 WHERE outcome = 'pending' AND unverified AND sent_at > ${new Date(now - p.staleAfterMs)}) AS unproven
       `.execute(trx)
     ).rows[0]!;
@@ -279,7 +279,7 @@ export class QuotaLedger {
     const refused = outcome.outcome === 'error' && (outcome.errorCode === 2 || outcome.errorCode === 4) ? (outcome.errorCode as 2 | 4) : undefined;
     const record = async (db: Kysely<any>) =>
       db
-        .updateTable('smsc.api_requests')
+        .updateTable('smsc_internal.api_requests')
         .set({
           outcome: outcome.outcome,
           error_code: outcome.errorCode ?? null,
@@ -304,7 +304,7 @@ export class QuotaLedger {
     if (proven && slot.unverified) {
       const row = { quota_key: slot.account.quotaKey, credentials_mac: slot.account.credentialsMac, verified_at: new Date(now) };
       await this.#db
-        .insertInto('smsc.login_checks')
+        .insertInto('smsc_internal.login_checks')
         .values(row)
         .onConflict((oc) => oc.column('quota_key').doUpdateSet({ credentials_mac: row.credentials_mac, verified_at: row.verified_at }))
         .execute();
@@ -319,7 +319,7 @@ export class QuotaLedger {
   async #hold(db: Kysely<any>, account: LedgerAccount, code: 2 | 4, reason: string, now: number): Promise<Date | undefined> {
     const until = code === 4 ? new Date(now + this.policy.blockCoolOffMs) : undefined;
     await db
-      .insertInto('smsc.account_holds')
+      .insertInto('smsc_internal.account_holds')
       .values({ account: account.name, error_code: code, reason, held_at: new Date(now), held_until: until ?? null, credentials_mac: account.credentialsMac })
       .onConflict((oc) =>
         oc.column('account').doUpdateSet((eb) => ({
@@ -331,7 +331,7 @@ export class QuotaLedger {
         })),
       )
       .execute();
-    if (code === 2) await db.deleteFrom('smsc.login_checks').where('quota_key', '=', account.quotaKey).execute();
+    if (code === 2) await db.deleteFrom('smsc_internal.login_checks').where('quota_key', '=', account.quotaKey).execute();
     return until;
   }
 
@@ -339,7 +339,7 @@ export class QuotaLedger {
   async historyBudget(quotaKey: string): Promise<{ remaining: number; refillsAt: Date | undefined }> {
     const now = this.#clock.now();
     const rows = await this.#db
-      .selectFrom('smsc.api_requests')
+      .selectFrom('smsc_internal.api_requests')
       .select('sent_at')
       .where('quota_key', '=', quotaKey)
       .where('endpoint', '=', 'get_messages')
@@ -354,6 +354,6 @@ export class QuotaLedger {
     const now = this.#clock.now();
     if (now - this.#lastPrune < PRUNE_EVERY_MS) return;
     this.#lastPrune = now;
-    await this.#db.deleteFrom('smsc.api_requests').where('sent_at', '<', new Date(now - this.policy.retentionMs)).execute();
+    await this.#db.deleteFrom('smsc_internal.api_requests').where('sent_at', '<', new Date(now - this.policy.retentionMs)).execute();
   }
 }

@@ -195,13 +195,13 @@ export async function insertRejected(db: Db, account: string, stream: string, ru
 }
 
 export async function loadCursor<T>(db: Db, account: string, stream: string): Promise<T | undefined> {
-  const row = await db.selectFrom('smsc.sync_state').select('cursor').where('account', '=', account).where('stream', '=', stream).executeTakeFirst();
+  const row = await db.selectFrom('smsc_internal.sync_state').select('cursor').where('account', '=', account).where('stream', '=', stream).executeTakeFirst();
   return row ? (row.cursor as T) : undefined;
 }
 
 export async function saveCursor(db: Db, account: string, stream: string, cursor: unknown, at: Date): Promise<void> {
   await db
-    .insertInto('smsc.sync_state')
+    .insertInto('smsc_internal.sync_state')
     .values({ account, stream, cursor: JSON.stringify(cursor), updated_at: at })
     .onConflict((oc) => oc.columns(['account', 'stream']).doUpdateSet({ cursor: JSON.stringify(cursor), updated_at: at }))
     .execute();

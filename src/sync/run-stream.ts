@@ -55,7 +55,7 @@ async function closeInterruptedRuns(kind: 'postgres' | 'pglite', db: Kysely<Ware
     if (run.stream !== stream && (await runLockHeld(kind, db, runLockKey(account, run.stream)))) continue;
     const at = new Date(clock.now());
     await db.updateTable('smsc.sync_runs').set({ outcome: 'failed', error: INTERRUPTED, finished_at: at }).where('run_id', '=', run.run_id).where('outcome', '=', 'running').execute();
-    await db.updateTable('smsc.api_requests').set({ outcome: 'failed', finished_at: at }).where('run_id', '=', run.run_id).where('outcome', '=', 'pending').execute();
+    await db.updateTable('smsc_internal.api_requests').set({ outcome: 'failed', finished_at: at }).where('run_id', '=', run.run_id).where('outcome', '=', 'pending').execute();
   }
 }
 
@@ -117,7 +117,7 @@ async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: Stream
   // Counted and recorded through the pool: the session may be the thing that failed.
   let requests = 0;
   try {
-    const counted = await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc.api_requests WHERE run_id = ${runId}`.execute(deps.warehouse.db);
+    const counted = await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc_internal.api_requests WHERE run_id = ${runId}`.execute(deps.warehouse.db);
     requests = counted.rows[0]?.n ?? 0;
     if (recorded) {
       await deps.warehouse.db

@@ -56,12 +56,12 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
   const accounts = [...new Set([...config.accounts.map((a) => a.name), ...known.map((k) => k.account)])];
   const out: AccountStatus[] = [];
   for (const account of accounts) {
-    const hold = await db.selectFrom('smsc.account_holds').selectAll().where('account', '=', account).executeTakeFirst();
+    const hold = await db.selectFrom('smsc_internal.account_holds').selectAll().where('account', '=', account).executeTakeFirst();
     const holdActive = hold && (hold.error_code === 2 || (hold.held_until && new Date(hold.held_until).getTime() > now));
     const configured = config.accounts.find((a) => a.name === account);
     const key = configured
       ? quotaKey(configured)
-      : ((await db.selectFrom('smsc.api_requests').select('quota_key').where('account', '=', account).orderBy('id', 'desc').limit(1).executeTakeFirst())?.quota_key ?? account);
+      : ((await db.selectFrom('smsc_internal.api_requests').select('quota_key').where('account', '=', account).orderBy('id', 'desc').limit(1).executeTakeFirst())?.quota_key ?? account);
     const budget = await ledger.historyBudget(key);
     const first = await sql<{ at: Date | null }>`SELECT min(started_at) AS at FROM smsc.sync_runs WHERE account = ${account}`.execute(db);
     const firstRun = first.rows[0]?.at ? new Date(first.rows[0].at) : null;
@@ -77,7 +77,7 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
         .executeTakeFirst();
       const success = await sql<{ at: Date | null }>`
         SELECT max(finished_at) AS at FROM smsc.sync_runs WHERE account = ${account} AND stream = ${stream} AND outcome = 'succeeded'`.execute(db);
-      const state = await db.selectFrom('smsc.sync_state').select('cursor').where('account', '=', account).where('stream', '=', stream).executeTakeFirst();
+      const state = await db.selectFrom('smsc_internal.sync_state').select('cursor').where('account', '=', account).where('stream', '=', stream).executeTakeFirst();
       const lastSuccess = success.rows[0]?.at ? new Date(success.rows[0].at) : null;
       const warnings: string[] = [];
       if (stream === 'inbound' && lastSuccess && now - lastSuccess.getTime() > INBOUND_HORIZON_WARNING_MS) {

@@ -1,7 +1,9 @@
 // Applies the migrations in migrations/ (forward only, ordered by their ISO-dated names).
 // Kysely's migrator takes a row lock in its lock table inside one transaction, so several
 // processes starting at once apply each migration exactly once; the others wait and find
-// nothing left to do.
+// nothing left to do. Its tables live with the plumbing in smsc_internal, which the read-only
+// role is not granted; a warehouse migrated before they moved has them in smsc, and they are
+// moved first.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +13,17 @@ import { FileMigrationProvider, Migrator } from 'kysely/migration';
 import type { Warehouse } from './database.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
-/** Where the migrator keeps its bookkeeping, beside the data. */
-export const SCHEMA = 'smsc';
+/** Where the migrator keeps its bookkeeping: with the plumbing, out of the read-only role's sight. */
+export const SCHEMA = 'smsc_internal';
+/** Where versions before 2026-11-24-03-plumbing-schema kept it. */
+const OLD_SCHEMA = 'smsc';
+const MIGRATION_TABLES = ['kysely_migration', 'kysely_migration_lock'];
+/**
+ * Key of the transaction advisory lock under which the migrator's tables are moved (the
+ * space beside the ledger's 0x51c50001 and the runs' 0x51c50002), so that processes
+ * upgrading at once move them once.
+ */
+const MOVE_LOCK = [0x51c5_0003, 1] as const;
 
 export class MigrationError extends Error {
   constructor(migration: string | undefined, cause: unknown) {
@@ -41,6 +52,7 @@ export async function migrateWarehouse(warehouse: Warehouse<any>): Promise<strin
 
 /** Applies every pending migration; returns the names applied by this call. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  await moveMigrationTables(db);
   const migrator = new Migrator({
     db,
     provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
@@ -50,6 +62,29 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   if (error) throw new MigrationError(results.find((r) => r.status === 'Error')?.migrationName, error);
   await refreshLookupTables(db);
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Moves the migrator's tables from smsc to smsc_internal when the warehouse was migrated by a
+ * version that kept them in smsc (and no process has moved them yet), in one transaction.
+ */
+async function moveMigrationTables(db: Kysely<any>): Promise<void> {
+  const exists = (schema: string) =>
+    sql<{ found: boolean }>`SELECT to_regclass(${`${schema}.kysely_migration`}) IS NOT NULL AS found`.execute(db).then((r) => r.rows[0]!.found);
+  if (!(await exists(OLD_SCHEMA)) || (await exists(SCHEMA))) return;
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${MOVE_LOCK[0]}, ${MOVE_LOCK[1]})`.execute(trx);
+    // Another process may have moved them while this one waited for the lock.
+    const found = await sql<{ old: boolean; moved: boolean }>`
+      SELECT to_regclass(${`${OLD_SCHEMA}.kysely_migration`}) IS NOT NULL AS old, to_regclass(${`${SCHEMA}.kysely_migration`}) IS NOT NULL AS moved`.execute(trx);
+    if (!found.rows[0]!.old || found.rows[0]!.moved) return;
+    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(SCHEMA)}`.execute(trx);
+    for (const table of MIGRATION_TABLES) {
+      if (await sql<{ found: boolean }>`SELECT to_regclass(${`${OLD_SCHEMA}.${table}`}) IS NOT NULL AS found`.execute(trx).then((r) => r.rows[0]!.found)) {
+        await sql`ALTER TABLE ${sql.table(`${OLD_SCHEMA}.${table}`)} SET SCHEMA ${sql.id(SCHEMA)}`.execute(trx);
+      }
+    }
+  });
 }
 
 /**

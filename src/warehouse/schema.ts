@@ -1,4 +1,5 @@
-// Types of the warehouse tables for Kysely (schema `smsc`), as the migrations create them.
+// Types of the warehouse tables for Kysely, as the migrations create them: the data in schema
+// `smsc`, the plumbing (ledger, holds, login checks, cursors, cron claims) in `smsc_internal`.
 // int8 and numeric come back as strings (exact); timestamptz as Date.
 import type { ColumnType, Generated } from 'kysely';
 
@@ -236,9 +237,9 @@ export interface CompletenessDailyView {
 }
 
 export interface Warehouse {
+  // Schema smsc: what the read-only role reads (src/warehouse/reader-role.ts).
   'smsc.accounts': AccountsTable;
   'smsc.completeness_daily': CompletenessDailyView;
-  'smsc.cron_fires': CronFiresTable;
   'smsc.daily_stats': DailyStatsTable;
   'smsc.tariff_zones': TariffZonesTable;
   'smsc.tariff_operator_prices': TariffOperatorPricesTable;
@@ -248,10 +249,12 @@ export interface Warehouse {
   'smsc.outbound_messages': OutboundMessagesTable;
   'smsc.outbound_status_changes': OutboundStatusChangesTable;
   'smsc.inbound_messages': InboundMessagesTable;
-  'smsc.sync_state': SyncStateTable;
   'smsc.sync_runs': SyncRunsTable;
   'smsc.rejected_rows': RejectedRowsTable;
-  'smsc.api_requests': ApiRequestsTable;
-  'smsc.account_holds': AccountHoldsTable;
-  'smsc.login_checks': LoginChecksTable;
+  // Schema smsc_internal: the plumbing, never granted to the read-only role.
+  'smsc_internal.api_requests': ApiRequestsTable;
+  'smsc_internal.account_holds': AccountHoldsTable;
+  'smsc_internal.login_checks': LoginChecksTable;
+  'smsc_internal.sync_state': SyncStateTable;
+  'smsc_internal.cron_fires': CronFiresTable;
 }

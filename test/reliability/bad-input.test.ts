@@ -146,7 +146,7 @@ describe('the same bad rows, re-read at the production cadence', () => {
       expect([outbound!.outcome, inbound!.outcome], `run ${run}: ${outbound!.error ?? ''} ${inbound!.error ?? ''}`).toEqual(['succeeded', 'succeeded']);
       runs.push({ outbound: outbound!.runId, inbound: inbound!.runId, rejected: [outbound!.rejected, inbound!.rejected] });
       // Every id in a cursor is the id of a row the warehouse holds; no rejected id is one.
-      const state = Object.fromEntries((await db.selectFrom('smsc.sync_state').select(['stream', 'cursor']).execute()).map((r) => [r.stream, r.cursor as any]));
+      const state = Object.fromEntries((await db.selectFrom('smsc_internal.sync_state').select(['stream', 'cursor']).execute()).map((r) => [r.stream, r.cursor as any]));
       expect(JSON.stringify(state)).not.toMatch(new RegExp(`${BAD_INT_ID}|${BAD_REPLY_ID}`));
       for (const channel of ['sms', 'email'] as const) {
         const newest = state.outbound[channel].newest;

@@ -122,7 +122,7 @@ describe('SIGKILL at 20 random moments', () => {
       if (pass > 30) throw new Error('the sync did not complete in 30 emulated hours');
       const summaries = await syncOnce(sandbox, database.warehouse, { streams: ['outbound', 'inbound', 'stats'], since: new Date(sinceMs), config });
       expect(summaries.map((s) => s.outcome)).not.toContain('failed');
-      const outbound = (await db().selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow()).cursor as any;
+      const outbound = (await db().selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow()).cursor as any;
       const refreshed = ['sms', 'email'].every((c) => !outbound[c].walk && !outbound[c].refresh && Date.parse(outbound[c].refreshedWindow) >= frozenAt);
       if (refreshed && summaries.every((s) => s.outcome === 'succeeded')) break;
       sandbox.clock.advance(HOUR + 60_000);
@@ -137,7 +137,7 @@ describe('SIGKILL at 20 random moments', () => {
     expect(rows).toEqual(truth.map(truthRow).sort((a, b) => (BigInt(a.int_id as string) < BigInt(b.int_id as string) ? -1 : 1)));
     // Exactly one first_seen change per message: no page was applied twice as "new".
     expect(await count('smsc.outbound_status_changes', sql`reason = 'first_seen'`)).toBe(truth.length);
-    const state = await db().selectFrom('smsc.sync_state').select(['stream', 'cursor']).execute();
+    const state = await db().selectFrom('smsc_internal.sync_state').select(['stream', 'cursor']).execute();
     const cursor = (stream: string) => state.find((s) => s.stream === stream)!.cursor as any;
     for (const channel of ['sms', 'email'] as const) {
       const newest = rows.filter((r) => r.channel === channel).at(-1)!.int_id;

@@ -82,13 +82,17 @@ function leaks(text: string): string[] {
   return FORMS.filter((f) => text.includes(f));
 }
 
-/** Every row of every table of the warehouse, as JSON text, holds none of the secrets. */
+/** Every row of every table of the warehouse (data and plumbing), as JSON text, holds none of the secrets. */
 async function expectNoSecretInTables(): Promise<void> {
-  const tables = await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'smsc' AND table_type = 'BASE TABLE'`.execute(database.warehouse.db);
-  expect(tables.rows.map((t) => t.name)).toEqual(expect.arrayContaining(['api_requests', 'sync_runs', 'account_holds', 'rejected_rows', 'sync_state']));
+  const tables = await sql<{ name: string }>`
+    SELECT table_schema || '.' || table_name AS name FROM information_schema.tables
+    WHERE table_schema IN ('smsc', 'smsc_internal') AND table_type = 'BASE TABLE'`.execute(database.warehouse.db);
+  expect(tables.rows.map((t) => t.name)).toEqual(
+    expect.arrayContaining(['smsc_internal.api_requests', 'smsc.sync_runs', 'smsc_internal.account_holds', 'smsc_internal.login_checks', 'smsc.rejected_rows', 'smsc_internal.sync_state']),
+  );
   for (const { name } of tables.rows) {
-    const rows = await sql<{ row: string }>`SELECT to_jsonb(t)::text AS row FROM ${sql.table(`smsc.${name}`)} t`.execute(database.warehouse.db);
-    expect(rows.rows.filter((r) => leaks(r.row).length > 0), `smsc.${name}`).toEqual([]);
+    const rows = await sql<{ row: string }>`SELECT to_jsonb(t)::text AS row FROM ${sql.table(name)} t`.execute(database.warehouse.db);
+    expect(rows.rows.filter((r) => leaks(r.row).length > 0), name).toEqual([]);
   }
 }
 
@@ -127,7 +131,7 @@ describe('secrets', () => {
     expect(summaries.at(-1)!.error).toMatch(/get_price/);
 
     // (The CLI's ledger, on today's clock, prunes these June rows as older than 7 days.)
-    expect(await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc.api_requests`.execute(database.warehouse.db).then((r) => r.rows[0]!.n)).toBeGreaterThan(10);
+    expect(await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc_internal.api_requests`.execute(database.warehouse.db).then((r) => r.rows[0]!.n)).toBeGreaterThan(10);
     await expectNoSecretInTables();
 
     // Through the CLI: sync, status, an unreachable database, and config it cannot read.

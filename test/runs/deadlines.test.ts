@@ -137,7 +137,7 @@ describe('HTTP 429 with Retry-After', () => {
     try {
       const t0 = clock.now();
       const first = a.getPrice();
-      const recorded = async () => (await db().selectFrom('smsc.api_requests').select('id').where('retry_at', 'is not', null).execute()).length > 0;
+      const recorded = async () => (await db().selectFrom('smsc_internal.api_requests').select('id').where('retry_at', 'is not', null).execute()).length > 0;
       await until(recorded, 5000, 'the 429 in the ledger');
       // Another client (another process: its own ledger object, the same table) waits too.
       const second = b.getStat({ start: '14.06.2026', end: '14.06.2026' });
@@ -161,7 +161,7 @@ describe('HTTP 429 with Retry-After', () => {
       sandbox.faults.clear();
       await a.close();
       await b.close();
-      await db().deleteFrom('smsc.api_requests').where('retry_at', 'is not', null).execute();
+      await db().deleteFrom('smsc_internal.api_requests').where('retry_at', 'is not', null).execute();
     }
   });
 });
@@ -259,7 +259,7 @@ describe('stopping', () => {
 
   for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it.skipIf(!testServerUrl())(`sync exits ${exitCode} on ${signal}, after the page in flight`, async () => {
-      await sql`TRUNCATE smsc.outbound_messages, smsc.outbound_status_changes, smsc.sync_state, smsc.sync_runs`.execute(db());
+      await sql`TRUNCATE smsc.outbound_messages, smsc.outbound_status_changes, smsc_internal.sync_state, smsc.sync_runs`.execute(db());
       sandbox.faults.inject({ kind: 'slow', endpoint: 'get_messages', delayMs: 300, rate: 1 });
       try {
         const run = cli(['sync', '--streams', 'outbound'], env(), sandbox);

@@ -49,7 +49,7 @@ beforeAll(async () => {
       RETURN NEW;
     END $$;
     CREATE TRIGGER fence AFTER INSERT OR UPDATE ON smsc.outbound_messages FOR EACH ROW EXECUTE FUNCTION public.check_fence('outbound');
-    CREATE TRIGGER fence AFTER INSERT OR UPDATE ON smsc.sync_state FOR EACH ROW EXECUTE FUNCTION public.check_fence('');
+    CREATE TRIGGER fence AFTER INSERT OR UPDATE ON smsc_internal.sync_state FOR EACH ROW EXECUTE FUNCTION public.check_fence('');
   `)
     .execute(database.warehouse.db);
 });

@@ -135,7 +135,7 @@ describe('twenty accounts', () => {
       // Every job of every account fires on the same seconds: wait for five such fires.
       const slots = async () => {
         const r = await sql<{ n: number }>`
-          SELECT count(DISTINCT right(key, 24))::int AS n FROM smsc.cron_fires WHERE key LIKE 'stats:%'`.execute(database.warehouse.db);
+          SELECT count(DISTINCT right(key, 24))::int AS n FROM smsc_internal.cron_fires WHERE key LIKE 'stats:%'`.execute(database.warehouse.db);
         return r.rows[0]!.n;
       };
       // …and for the stats walk (8 days at 3 requests a minute) to reach its start everywhere.
@@ -165,7 +165,7 @@ describe('twenty accounts', () => {
     // Each fire of each job was claimed by one replica for every account, and runs were spread.
     const fires = await sql<{ job: string; slots: number; keys: number; replicas: number }>`
       SELECT split_part(key, ':', 1) AS job, count(DISTINCT right(key, 24))::int AS slots, count(*)::int AS keys, count(DISTINCT claimed_by)::int AS replicas
-      FROM smsc.cron_fires WHERE key NOT LIKE 'resume:%' GROUP BY 1 ORDER BY 1`.execute(db);
+      FROM smsc_internal.cron_fires WHERE key NOT LIKE 'resume:%' GROUP BY 1 ORDER BY 1`.execute(db);
     for (const f of fires.rows) {
       expect(f.slots, f.job).toBeGreaterThanOrEqual(5);
       expect(f.replicas, f.job).toBe(3);

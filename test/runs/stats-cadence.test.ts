@@ -96,7 +96,7 @@ describe('stats with the electronic balance on its default hourly schedule', () 
       const truth = sandbox.world.stats('demo', dayStart, dayStart, at, row.balance as 'main' | 'electronic').find((t) => t.login === row.login)!;
       expect({ ...row }).toEqual({ ...row, messages: truth.sms, credit: money(truth.credit), debit: money(truth.debit) });
     }
-    const cursor = (await database.warehouse.db.selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'stats').executeTakeFirstOrThrow()).cursor as { newest: string; oldest: string };
+    const cursor = (await database.warehouse.db.selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'stats').executeTakeFirstOrThrow()).cursor as { newest: string; oldest: string };
     expect(cursor).toMatchObject({ oldest: expectedDays[0], newest: expectedDays.at(-1) });
     expect(sandbox.quotas.violations).toEqual([]);
   });

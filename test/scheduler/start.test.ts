@@ -63,7 +63,7 @@ describe('three start replicas on one database', () => {
     expect(codes).toEqual([0, 0, 0]);
 
     const db = database.warehouse.db;
-    const fires = await db.selectFrom('smsc.cron_fires').select(['key', 'claimed_by']).execute();
+    const fires = await db.selectFrom('smsc_internal.cron_fires').select(['key', 'claimed_by']).execute();
     const jobsFired = (job: string) => fires.filter((f) => f.key.startsWith(`${job}:demo:`)).length;
     expect(jobsFired('outbound')).toBeGreaterThanOrEqual(2);
     // Each fire (one key per job and scheduled second) ran one run of its stream, on one replica.
@@ -107,7 +107,7 @@ describe('SIGTERM in the middle of a run', () => {
     expect(ids.length % 1000).toBe(0);
     const truth = sandbox.world.truth('demo', sandbox.clock.now()).filter((v) => v.message.format !== 8).map((v) => v.message.intId.toString()).reverse();
     expect(ids).toEqual(truth.slice(0, ids.length));
-    const cursor = (await db.selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow()).cursor as any;
+    const cursor = (await db.selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow()).cursor as any;
     expect(cursor.sms.walk.next).toBe(ids.at(-1));
     const runs = await db.selectFrom('smsc.sync_runs').select(['outcome', 'error']).execute();
     expect(runs.map((r) => r.outcome)).toContain('deferred');

@@ -49,8 +49,8 @@ afterAll(async () => {
 beforeEach(async () => {
   clock = new SandboxClock({ start: T0, speed: 0 });
   sandbox = await testSandbox({ clock, world: { accounts: ACCOUNTS, historyDays: 30, futureDays: 1, messagesPerDay: 100 } });
-  await database.warehouse.db.deleteFrom('smsc.api_requests').execute();
-  await database.warehouse.db.deleteFrom('smsc.account_holds').execute();
+  await database.warehouse.db.deleteFrom('smsc_internal.api_requests').execute();
+  await database.warehouse.db.deleteFrom('smsc_internal.account_holds').execute();
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -90,7 +90,7 @@ async function secondPool(): Promise<Warehouse<any>> {
   return w;
 }
 
-const ledgerRows = () => database.warehouse.db.selectFrom('smsc.api_requests').selectAll().orderBy('id').execute();
+const ledgerRows = () => database.warehouse.db.selectFrom('smsc_internal.api_requests').selectAll().orderBy('id').execute();
 
 describe('SmscClient', () => {
   it('reads every endpoint with fmt=3 over POST, 64-bit integers exact', async () => {
@@ -281,7 +281,7 @@ describe('SmscClient', () => {
   it('prunes ledger rows older than the retention, keeping the recent ones', async () => {
     const old = { account: 'acme', quota_key: 'acme', endpoint: 'get_price', fingerprint: 'get.php?old', outcome: 'ok', process: 'test' };
     await database.warehouse.db
-      .insertInto('smsc.api_requests')
+      .insertInto('smsc_internal.api_requests')
       .values([
         { ...old, sent_at: new Date(T0 - 8 * 24 * 3_600_000) },
         { ...old, sent_at: new Date(T0 - 6 * 24 * 3_600_000) },

@@ -56,7 +56,7 @@ describe('SIGKILL in the middle of a walk', () => {
     child.kill('SIGKILL');
     await once(child, 'exit');
     const atKill = await held();
-    const state = await db().selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow();
+    const state = await db().selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow();
     expect((state.cursor as any).sms.walk.next).toMatch(/^\d+$/);
 
     const again = startSync(since);
@@ -73,7 +73,7 @@ describe('SIGKILL in the middle of a walk', () => {
         .filter((v) => (v.message.format === 8) === (channel === 'email') && v.message.sendTs >= sinceMs && v.message.intId <= newest)
         .map((v) => v.message.intId.toString());
       expect(ids).toEqual(truth);
-      const cursor = (await db().selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow()).cursor as any;
+      const cursor = (await db().selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow()).cursor as any;
       expect(cursor[channel]).toMatchObject({ newest: ids.at(-1) });
       expect(cursor[channel].walk).toBeUndefined();
     }
@@ -108,7 +108,7 @@ describe('SIGKILL in the middle of a walk', () => {
     expect(code).toBe(0);
     const after = await statDays();
     // The cursor says exactly which days are held, and they are contiguous.
-    const cursor = (await db().selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'stats').executeTakeFirstOrThrow()).cursor as any;
+    const cursor = (await db().selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'stats').executeTakeFirstOrThrow()).cursor as any;
     expect(after[0]).toBe(cursor.oldest);
     expect(after.at(-1)).toBe(cursor.newest);
     for (let i = 1; i < after.length; i++) expect(Date.parse(after[i]!) - Date.parse(after[i - 1]!)).toBe(86_400_000);

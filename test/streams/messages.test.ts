@@ -28,7 +28,7 @@ async function stopSandbox(): Promise<void> {
 }
 
 async function reset(): Promise<void> {
-  await sql`TRUNCATE smsc.outbound_messages, smsc.outbound_status_changes, smsc.inbound_messages, smsc.sync_state, smsc.sync_runs, smsc.rejected_rows, smsc.api_requests, smsc.account_holds`.execute(database.warehouse.db);
+  await sql`TRUNCATE smsc.outbound_messages, smsc.outbound_status_changes, smsc.inbound_messages, smsc_internal.sync_state, smsc.sync_runs, smsc.rejected_rows, smsc_internal.api_requests, smsc_internal.account_holds`.execute(database.warehouse.db);
 }
 
 const db = () => database.warehouse.db;
@@ -148,7 +148,7 @@ describe('a walk longer than the hourly budget', () => {
     // Never more than 30 history requests in any rolling hour, and the cursor is at rest.
     const times = sandbox.requests.filter((r) => r.endpoint === 'get_messages').map((r) => r.at);
     for (const t of times) expect(times.filter((u) => u > t - HOUR && u <= t).length).toBeLessThanOrEqual(30);
-    const state = await db().selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow();
+    const state = await db().selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'outbound').executeTakeFirstOrThrow();
     expect(state.cursor).toMatchObject({ sms: { newest: expect.any(String) }, email: { newest: expect.any(String) } });
     expect((state.cursor as any).sms.walk).toBeUndefined();
   });

@@ -81,7 +81,7 @@ describe('stats', () => {
         });
       }
     }
-    const state = await db().selectFrom('smsc.sync_state').select('cursor').where('stream', '=', 'stats').executeTakeFirstOrThrow();
+    const state = await db().selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'stats').executeTakeFirstOrThrow();
     expect(state.cursor).toMatchObject({ oldest: first, newest: today });
     expect((state.cursor as { target?: string }).target).toBeUndefined();
   });

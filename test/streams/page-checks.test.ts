@@ -35,10 +35,10 @@ const truthIds = (channel: 'sms' | 'email', from: number, to: number) =>
     .truth('demo', to)
     .filter((v) => (v.message.format === 8) === (channel === 'email') && v.message.sendTs >= from)
     .map((v) => v.message.intId.toString());
-const cursorOf = async (stream: string) => (await db().selectFrom('smsc.sync_state').select('cursor').where('stream', '=', stream).executeTakeFirst())?.cursor as any;
+const cursorOf = async (stream: string) => (await db().selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', stream).executeTakeFirst())?.cursor as any;
 
 async function fresh(world: { messagesPerDay: number; replyRate?: number }): Promise<void> {
-  await sql`TRUNCATE smsc.outbound_messages, smsc.outbound_status_changes, smsc.inbound_messages, smsc.sync_state, smsc.sync_runs, smsc.rejected_rows, smsc.api_requests`.execute(db());
+  await sql`TRUNCATE smsc.outbound_messages, smsc.outbound_status_changes, smsc.inbound_messages, smsc_internal.sync_state, smsc.sync_runs, smsc.rejected_rows, smsc_internal.api_requests`.execute(db());
   sandbox = await testSandbox({ world: { historyDays: 4, futureDays: 1, ...world } });
 }
 
@@ -166,8 +166,8 @@ describe('a cursor poisoned by an earlier version', () => {
     expect(first.map((s) => s.outcome)).toEqual(['succeeded', 'succeeded']);
     // What the old page bounds wrote from rejected rows.
     const outbound = await cursorOf('outbound');
-    await db().updateTable('smsc.sync_state').set({ cursor: JSON.stringify({ ...outbound, sms: { ...outbound.sms, newest: '9223372036854775808' } }) }).where('stream', '=', 'outbound').execute();
-    await db().updateTable('smsc.sync_state').set({ cursor: JSON.stringify({ ...(await cursorOf('inbound')), lastId: '9999999999999999999' }) }).where('stream', '=', 'inbound').execute();
+    await db().updateTable('smsc_internal.sync_state').set({ cursor: JSON.stringify({ ...outbound, sms: { ...outbound.sms, newest: '9223372036854775808' } }) }).where('stream', '=', 'outbound').execute();
+    await db().updateTable('smsc_internal.sync_state').set({ cursor: JSON.stringify({ ...(await cursorOf('inbound')), lastId: '9999999999999999999' }) }).where('stream', '=', 'inbound').execute();
 
     sandbox.clock.advance(3 * HOUR);
     const later = await syncOnce(sandbox, database.warehouse, { streams: ['outbound', 'inbound'] });

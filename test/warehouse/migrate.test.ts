@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { FileMigrationProvider, Migrator } from 'kysely/migration';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarehouse } from '../../src/warehouse/database.ts';
 import { MIGRATIONS_DIR, migrateToLatest, SCHEMA } from '../../src/warehouse/migrate.ts';
@@ -28,8 +28,8 @@ describe('migrateToLatest', () => {
       await Promise.all(others.map((w) => w.close()));
     }
     const tables = await sql<{ table_name: string }>`
-      SELECT table_name FROM information_schema.tables WHERE table_schema = 'smsc' ORDER BY table_name`.execute(database.warehouse.db);
-    expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['account_holds', 'api_requests']));
+      SELECT table_name FROM information_schema.tables WHERE table_schema = 'smsc_internal' ORDER BY table_name`.execute(database.warehouse.db);
+    expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['account_holds', 'api_requests', 'kysely_migration']));
   });
 });
 
@@ -63,6 +63,83 @@ describe('2026-11-24-01-rejected-rows-once', () => {
       await expect(sql`INSERT INTO smsc.rejected_rows (account, stream, raw, reason, rejected_at, digest, first_seen_at, last_seen_at, times_seen)
         VALUES ('demo', 'inbound', ${reply}, 'x', now(), ${digest(reply)}, now(), now(), 1)`.execute(db.warehouse.db)).rejects.toThrow(/rejected_rows_once/);
     } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('2026-11-24-03-plumbing-schema', () => {
+  // What the reader must not see, as this test expects it: the plumbing and the migrator's tables.
+  const INTERNAL = ['account_holds', 'api_requests', 'cron_fires', 'kysely_migration', 'kysely_migration_lock', 'login_checks', 'sync_state'];
+  const relations = async (db: TestDatabase, schema: string) =>
+    (
+      await sql<{ name: string }>`
+        SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ${schema} AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY 1`.execute(db.warehouse.db)
+    ).rows.map((r) => r.name);
+
+  it('upgrades a warehouse migrated by earlier versions: plumbing and migrator tables move to smsc_internal with their rows, once', async () => {
+    const db = await createTestDatabase('migrate_plumbing');
+    const role = `smsc_reader_up_${randomBytes(3).toString('hex')}`;
+    const others = db.url ? await Promise.all([1, 2].map(() => openWarehouse<any>({ databaseUrl: db.url }))) : [];
+    try {
+      // The previous code: the migrator's tables in smsc, everything up to the migration before this one.
+      const before = new Migrator({ db: db.warehouse.db, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }), migrationTableSchema: 'smsc' });
+      expect((await before.migrateTo('2026-11-24-02-unknown-cost')).error).toBeUndefined();
+      const w = db.warehouse.db;
+      const at = new Date(Date.UTC(2026, 10, 20, 9));
+      await sql`INSERT INTO smsc.api_requests (account, endpoint, fingerprint, sent_at, process, quota_key) VALUES ('demo', 'get_messages', 'f', ${at}, 'p', 'h/demo')`.execute(w);
+      await sql`INSERT INTO smsc.account_holds (account, error_code, reason, held_at, credentials_mac) VALUES ('demo', 2, 'r', ${at}, 'mac-of-held')`.execute(w);
+      await sql`INSERT INTO smsc.login_checks (quota_key, credentials_mac, verified_at) VALUES ('h/demo', 'mac-of-verified', ${at})`.execute(w);
+      await sql`INSERT INTO smsc.sync_state (account, stream, cursor, updated_at) VALUES ('demo', 'outbound', '{"x":1}', ${at})`.execute(w);
+      await sql`INSERT INTO smsc.cron_fires (key, claimed_by, claimed_at) VALUES ('outbound:demo:1', 'r', ${at})`.execute(w);
+      if (db.url) {
+        // The previous grant-reader: SELECT on everything in smsc, the plumbing included.
+        await sql`CREATE ROLE ${sql.id(role)} NOLOGIN`.execute(w);
+        await sql`GRANT USAGE ON SCHEMA smsc TO ${sql.id(role)}`.execute(w);
+        await sql`GRANT SELECT ON ALL TABLES IN SCHEMA smsc TO ${sql.id(role)}`.execute(w);
+      }
+
+      // The new code, in three processes at once where there is a server.
+      const applied = (await Promise.all([db.warehouse, ...others].map((o) => migrateToLatest(o.db)))).flat();
+      expect(applied).toEqual(['2026-11-24-03-plumbing-schema']);
+      expect(await migrateToLatest(w)).toEqual([]);
+
+      expect(await relations(db, 'smsc_internal')).toEqual(INTERNAL);
+      expect((await relations(db, 'smsc')).filter((r) => INTERNAL.includes(r))).toEqual([]);
+      const files = (await fs.readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+      expect((await sql<{ name: string }>`SELECT name FROM smsc_internal.kysely_migration ORDER BY name`.execute(w)).rows.map((r) => r.name)).toEqual(files);
+      const kept = await sql<Record<string, string>>`
+        SELECT (SELECT fingerprint FROM smsc_internal.api_requests) AS request, (SELECT credentials_mac FROM smsc_internal.account_holds) AS hold,
+               (SELECT credentials_mac FROM smsc_internal.login_checks) AS checked, (SELECT cursor::text FROM smsc_internal.sync_state) AS cursor,
+               (SELECT key FROM smsc_internal.cron_fires) AS fire`.execute(w);
+      expect(kept.rows[0]).toEqual({ request: 'f', hold: 'mac-of-held', checked: 'mac-of-verified', cursor: '{"x": 1}', fire: 'outbound:demo:1' });
+      // The ledger's identity goes on where it was.
+      await sql`INSERT INTO smsc_internal.api_requests (account, endpoint, fingerprint, sent_at, process, quota_key) VALUES ('demo', 'get_messages', 'g', ${at}, 'p', 'h/demo')`.execute(w);
+      expect((await sql<{ id: string }>`SELECT id::text FROM smsc_internal.api_requests ORDER BY id`.execute(w)).rows.map((r) => r.id)).toEqual(['1', '2']);
+
+      if (db.url) {
+        // The old grants came along with the tables and were revoked; the schema was never granted.
+        const privileges = await sql<{ name: string; select: boolean }>`
+          SELECT c.relname AS name, has_table_privilege(${role}, c.oid, 'SELECT') AS select
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'smsc_internal' AND c.relkind = 'r'`.execute(w);
+        expect(privileges.rows.filter((p) => p.select)).toEqual([]);
+        expect((await sql<{ usage: boolean }>`SELECT has_schema_privilege(${role}, 'smsc_internal', 'USAGE') AS usage`.execute(w)).rows[0]!.usage).toBe(false);
+      }
+
+      // Down puts the plumbing back in smsc (the migrator's tables stay), and up moves it again.
+      const after = new Migrator({ db: w, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }), migrationTableSchema: SCHEMA });
+      expect((await after.migrateTo('2026-11-24-02-unknown-cost')).error).toBeUndefined();
+      expect(await relations(db, 'smsc_internal')).toEqual(['kysely_migration', 'kysely_migration_lock']);
+      expect((await relations(db, 'smsc')).filter((r) => INTERNAL.includes(r))).toEqual(['account_holds', 'api_requests', 'cron_fires', 'login_checks', 'sync_state']);
+      expect(await migrateToLatest(w)).toEqual(['2026-11-24-03-plumbing-schema']);
+      expect(await relations(db, 'smsc_internal')).toEqual(INTERNAL);
+    } finally {
+      await Promise.all(others.map((o) => o.close()));
+      if (db.url) {
+        await sql`DROP OWNED BY ${sql.id(role)}`.execute(db.warehouse.db);
+        await sql`DROP ROLE ${sql.id(role)}`.execute(db.warehouse.db);
+      }
       await db.drop();
     }
   });
