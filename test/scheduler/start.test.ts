@@ -58,7 +58,19 @@ describe('three start replicas on one database', () => {
       SMSC_SCHEDULE_TARIFFS: '*/4 * * * * *',
     };
     const replicas = [1, 2, 3].map(() => startReplica(env));
-    await new Promise((r) => setTimeout(r, 10_000));
+    // Until every job has fired a few times (not a fixed wait: a loaded machine can take
+    // seconds just to start three Node processes), and every replica has claimed a fire.
+    const deadline = performance.now() + 60_000;
+    for (;;) {
+      const claims = await sql<{ job: string; n: number; replicas: number }>`
+        SELECT split_part(key, ':', 1) AS job, count(*)::int AS n, count(DISTINCT claimed_by)::int AS replicas
+        FROM smsc_internal.cron_fires GROUP BY 1`.execute(database.warehouse.db);
+      const fired = new Map(claims.rows.map((c) => [c.job, c]));
+      const claimedBy = await sql<{ n: number }>`SELECT count(DISTINCT claimed_by)::int AS n FROM smsc_internal.cron_fires`.execute(database.warehouse.db);
+      if (['outbound', 'inbound', 'tariffs'].every((j) => (fired.get(j)?.n ?? 0) >= 3) && claimedBy.rows[0]!.n > 1) break;
+      if (performance.now() > deadline) throw new Error(`the jobs did not fire three times each within 60 s: ${JSON.stringify(claims.rows)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const codes = await Promise.all(replicas.map(stopReplica));
     expect(codes).toEqual([0, 0, 0]);
 
