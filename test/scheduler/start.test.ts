@@ -12,10 +12,10 @@ import { Scheduler, schedulerHealth } from '../../src/scheduler/scheduler.ts';
 import { QuotaLedger } from '../../src/smsc/quota-ledger.ts';
 import { readStatus } from '../../src/sync/status.ts';
 import { runSync } from '../../src/sync/sync.ts';
-import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import { openWarehouse } from '../../src/warehouse/database.ts';
 import { type TestDatabase } from '../helpers/database.ts';
 import { itNeedsServer } from '../helpers/needs-server.ts';
+import { zoneDayStart } from '../helpers/oracle.ts';
 import { sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 
@@ -71,7 +71,7 @@ describe('three start replicas on one database', () => {
     expect(new Set(fires.map((f) => f.claimed_by)).size).toBeGreaterThan(1);
     expect(sandbox.quotas.violations).toEqual([]);
 
-    const since = startOfLocalDay(Date.now() - 7 * 86_400_000, TZ);
+    const since = zoneDayStart(Date.now() - 7 * 86_400_000, TZ);
     const held = (await db.selectFrom('smsc.outbound_messages').select('int_id').orderBy('int_id').execute()).map((r) => r.int_id);
     const truth = sandbox.world.truth('demo', sandbox.clock.now()).filter((v) => v.message.sendTs >= since).map((v) => v.message.intId.toString());
     expect(held).toEqual(truth);
@@ -141,7 +141,7 @@ describe('several accounts', () => {
     expect(sandbox.requests.filter((r) => r.outcome === 'error 2')).toHaveLength(1);
 
     const shop = await database.warehouse.db.selectFrom('smsc.outbound_messages').select('int_id').where('account', '=', 'shop').orderBy('int_id').execute();
-    const since = startOfLocalDay(sandbox.clock.now() - 7 * 86_400_000, TZ);
+    const since = zoneDayStart(sandbox.clock.now() - 7 * 86_400_000, TZ);
     expect(shop.map((r) => r.int_id)).toEqual(sandbox.world.truth('shop', sandbox.clock.now()).filter((v) => v.message.sendTs >= since).map((v) => v.message.intId.toString()));
     const status = await readStatus(database.warehouse.db, sandboxConfig(sandbox, { accounts }), sandbox.clock);
     expect(status.find((s) => s.account === 'shop')!.stopped).toBeNull();
