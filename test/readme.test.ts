@@ -52,9 +52,9 @@ describe('README example queries', () => {
       const [bound] = (await sql<{ us: string }>`SELECT (extract(epoch FROM now() - interval '7 days') * 1000000)::bigint::text AS us`.execute(trx)).rows;
       return { since: Number(bound!.us) / 1000, rows: (await sql.raw<Record<string, any>>(queries[0]!).execute(trx)).rows };
     });
-    // (The query's window starts after the synced one, which began at midnight 7 days back.)
-    expect(since).toBeGreaterThanOrEqual(zoneDayStart(sandbox.clock.now() - 7 * DAY, 'Europe/Moscow'));
     const byOperator = new Map<string, { sent: number; delivered: number }>();
+    // (Of the messages held: the window may reach before the synced one, which began at
+    // midnight 7 days back, when the session's zone had a switch in the week.)
     for (const v of held()) {
       if (v.message.format === 8 || v.message.sendTs < since) continue;
       const operator = v.message.operator?.operator ?? 'unknown';
