@@ -15,7 +15,7 @@ import { runSync } from '../../src/sync/sync.ts';
 import { openWarehouse } from '../../src/warehouse/database.ts';
 import { type TestDatabase } from '../helpers/database.ts';
 import { itNeedsServer } from '../helpers/needs-server.ts';
-import { zoneDayStart } from '../helpers/oracle.ts';
+import { isoDay, smscDateText, zoneDayStart } from '../helpers/oracle.ts';
 import { sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 
@@ -56,9 +56,11 @@ describe('three start replicas on one database', () => {
       SMSC_SCHEDULE_INBOUND: '*/3 * * * * *',
       SMSC_SCHEDULE_TARIFFS: '*/4 * * * * *',
     };
+    const startedAt = Date.now();
     const replicas = [1, 2, 3].map(() => startReplica(env));
     await new Promise((r) => setTimeout(r, 10_000));
     const codes = await Promise.all(replicas.map(stopReplica));
+    const stoppedAt = Date.now();
     expect(codes).toEqual([0, 0, 0]);
 
     const db = database.warehouse.db;
@@ -71,7 +73,11 @@ describe('three start replicas on one database', () => {
     expect(new Set(fires.map((f) => f.claimed_by)).size).toBeGreaterThan(1);
     expect(sandbox.quotas.violations).toEqual([]);
 
-    const since = zoneDayStart(Date.now() - 7 * 86_400_000, TZ);
+    // The replicas' first run read from midnight (Moscow) 7 days back on their system clock,
+    // some time while they ran: Moscow midnight may have passed meanwhile.
+    const start = new URLSearchParams(sandbox.requests.find((r) => r.endpoint === 'get_messages' && r.outcome === 'ok')!.fingerprint.split('?')[1]).get('start')!;
+    expect([startedAt, stoppedAt].map((t) => smscDateText(t - 7 * 86_400_000, TZ))).toContain(start);
+    const since = zoneDayStart(isoDay(start), TZ);
     const held = (await db.selectFrom('smsc.outbound_messages').select('int_id').orderBy('int_id').execute()).map((r) => r.int_id);
     const truth = sandbox.world.truth('demo', sandbox.clock.now()).filter((v) => v.message.sendTs >= since).map((v) => v.message.intId.toString());
     expect(held).toEqual(truth);

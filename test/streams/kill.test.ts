@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxClock } from '../../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
-import { smscDateText, zoneDayStart } from '../helpers/oracle.ts';
+import { isoDay, smscDateText, zoneDayStart } from '../helpers/oracle.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 
 const BIN = new URL('../../bin/smsc-sync.js', import.meta.url).pathname;
@@ -63,7 +63,8 @@ describe('SIGKILL in the middle of a walk', () => {
     expect(code).toBe(0);
     expect(await held()).toBeGreaterThan(atKill);
 
-    const sinceMs = zoneDayStart(Date.now() - 86_400_000, TZ);
+    // The day given as --since, not the real time again: midnight may have passed meanwhile.
+    const sinceMs = zoneDayStart(isoDay(since), TZ);
     for (const channel of ['sms', 'email'] as const) {
       const ids = (await db().selectFrom('smsc.outbound_messages').select('int_id').where('channel', '=', channel).orderBy('int_id').execute()).map((r) => r.int_id);
       const newest = BigInt(ids.at(-1)!);
