@@ -6,16 +6,13 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isFinalStatus } from '../src/smsc/codes.ts';
 import { SandboxClock } from '../src/sandbox/clock.ts';
-import { money } from '../src/sandbox/endpoints.ts';
 import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
 import type { MessageView } from '../src/sandbox/world.ts';
 import { readStatus } from '../src/sync/status.ts';
-import { localDay } from '../src/time/calendar.ts';
-import { startOfLocalDay } from '../src/time/zoned-time.ts';
 import { grantReader } from '../src/warehouse/reader-role.ts';
 import { type TestDatabase, testServerUrl } from './helpers/database.ts';
+import { moneyText, zoneDay, zoneDayStart } from './helpers/oracle.ts';
 import { sandboxConfig, syncOnce } from './helpers/sync.ts';
 import { migratedDatabase } from './helpers/warehouse.ts';
 
@@ -42,7 +39,7 @@ beforeAll(async () => {
     world: { historyDays: 40, futureDays: 0, messagesPerDay: 300 },
     limits: { statsPerMinute: 1000, identicalPerMinute: 1000 },
   });
-  since = startOfLocalDay(sandbox.clock.now() - 30 * DAY, TZ);
+  since = zoneDayStart(sandbox.clock.now() - 30 * DAY, TZ);
   const config = { statsElectronic: true };
   await syncOnce(sandbox, database.warehouse, { streams: ['outbound', 'tariffs'], since: new Date(since), config });
   // A month of daily statistics, both balances.
@@ -58,6 +55,9 @@ afterAll(async () => {
   await database.drop();
 });
 
+/** Final statuses, from smsc-api.md's status table (not src/smsc/codes.ts, which the views' data comes from). */
+const FINAL = new Set([-3, -2, 1, 2, 3, 4, 20, 22, 23, 24, 25]);
+const isFinalStatus = (status: number) => FINAL.has(status);
 const channelOf = (v: MessageView) => (v.message.format === 8 ? 'email' : 'sms');
 
 function percentile(sorted: number[], p: number): number {
@@ -71,7 +71,7 @@ describe('reporting views', () => {
   it('delivery_daily adds up to the truth per day and channel', async () => {
     const expected = new Map<string, { sent: number; delivered: number; failed: number; pending: number; parts: number; cost: number }>();
     for (const v of truth) {
-      const key = `${localDay(v.message.sendTs, TZ)}|${channelOf(v)}`;
+      const key = `${zoneDay(v.message.sendTs, TZ)}|${channelOf(v)}`;
       const e = expected.get(key) ?? { sent: 0, delivered: 0, failed: 0, pending: 0, parts: 0, cost: 0 };
       e.sent += 1;
       if ([1, 2, 4].includes(v.status)) e.delivered += 1;
@@ -88,7 +88,7 @@ describe('reporting views', () => {
     expect(got.length).toBe(expected.size);
     for (const g of got) {
       const e = expected.get(`${g.day}|${g.channel}`)!;
-      expect({ ...g }).toEqual({ day: g.day, channel: g.channel, sent: e.sent, delivered: e.delivered, failed: e.failed, pending: e.pending, parts: e.parts, cost: money(e.cost) });
+      expect({ ...g }).toEqual({ day: g.day, channel: g.channel, sent: e.sent, delivered: e.delivered, failed: e.failed, pending: e.pending, parts: e.parts, cost: moneyText(e.cost) });
     }
   });
 
@@ -97,7 +97,7 @@ describe('reporting views', () => {
     for (const v of truth) {
       const last = v.message.timeline.filter((s) => s.at <= sandbox.clock.now()).at(-1)!;
       if (!isFinalStatus(last.status)) continue;
-      const key = `${localDay(v.message.sendTs, TZ)}|${channelOf(v)}`;
+      const key = `${zoneDay(v.message.sendTs, TZ)}|${channelOf(v)}`;
       latencies.set(key, [...(latencies.get(key) ?? []), (last.at - v.message.sendTs) / 1000]);
     }
     const got = await rows<{ day: string; channel: string; messages: number; p50_seconds: number; p90_seconds: number; max_seconds: string }>(
@@ -122,7 +122,7 @@ describe('reporting views', () => {
     for (const r of replies) {
       const match = (byPhone.get(r.phone) ?? []).filter((v) => v.message.sendTs <= r.receivedTs).sort((a, b) => b.message.sendTs - a.message.sendTs || (b.message.intId > a.message.intId ? 1 : -1))[0];
       if (!match) continue;
-      const key = `${localDay(match.message.sendTs, TZ)}|${match.message.sender}`;
+      const key = `${zoneDay(match.message.sendTs, TZ)}|${match.message.sender}`;
       replied.set(key, (replied.get(key) ?? new Set()).add(match.message.intId));
       count.set(key, (count.get(key) ?? 0) + 1);
     }
@@ -133,14 +133,14 @@ describe('reporting views', () => {
     for (const g of got) {
       const key = `${g.day}|${g.sender_id}`;
       expect([key, g.replied, g.replies]).toEqual([key, replied.get(key)!.size, count.get(key)]);
-      expect(g.sent).toBe(truth.filter((v) => channelOf(v) === 'sms' && v.message.sender === g.sender_id && localDay(v.message.sendTs, TZ) === g.day).length);
+      expect(g.sent).toBe(truth.filter((v) => channelOf(v) === 'sms' && v.message.sender === g.sender_id && zoneDay(v.message.sendTs, TZ) === g.day).length);
     }
   });
 
   it('cost_reconciliation_daily and completeness_daily agree with SMSC on settled days, and flag a lost message', async () => {
     const settled = (await rows<{ day: string; difference: string; flagged: boolean; own_login: boolean; messages_cost: string | null }>(
       `SELECT day::text, difference::text, flagged, own_login, messages_cost::text FROM smsc.cost_reconciliation_daily
-       WHERE day > '${localDay(since, TZ)}' AND day < '${localDay(sandbox.clock.now() - 3 * DAY, TZ)}' ORDER BY day`,
+       WHERE day > '${zoneDay(since, TZ)}' AND day < '${zoneDay(sandbox.clock.now() - 3 * DAY, TZ)}' ORDER BY day`,
     ));
     const own = settled.filter((r) => r.own_login);
     expect(own.length).toBeGreaterThan(20);
@@ -152,13 +152,13 @@ describe('reporting views', () => {
 
     // A message goes missing from a settled day: finance and the completeness check see it.
     const day = own[5]!.day;
-    const lost = truth.filter((v) => localDay(v.message.sendTs, TZ) === day).sort((a, b) => b.cost - a.cost)[0]!;
+    const lost = truth.filter((v) => zoneDay(v.message.sendTs, TZ) === day).sort((a, b) => b.cost - a.cost)[0]!;
     await sql`DELETE FROM smsc.outbound_messages WHERE int_id = ${lost.message.intId.toString()}`.execute(db());
     const [flag] = await rows<{ difference: string; flagged: boolean }>(`SELECT difference::text, flagged FROM smsc.cost_reconciliation_daily WHERE own_login AND day = '${day}'`);
-    expect(flag).toEqual({ difference: money(lost.cost), flagged: true });
+    expect(flag).toEqual({ difference: moneyText(lost.cost), flagged: true });
     expect(await rows(`SELECT day::text, gap FROM smsc.completeness_daily WHERE gap <> 0`)).toEqual([{ day, gap: 1 }]);
     const status = await readStatus(db(), sandboxConfig(sandbox), sandbox.clock);
-    const reported = truth.filter((v) => localDay(v.message.sendTs, TZ) === day).length;
+    const reported = truth.filter((v) => zoneDay(v.message.sendTs, TZ) === day).length;
     expect(status[0]!.streams.find((s) => s.stream === 'stats')!.warnings).toEqual([
       `completeness gap on ${day}: SMSC counts ${reported} messages, the warehouse holds ${reported - 1} (1 missing)`,
     ]);
@@ -168,15 +168,15 @@ describe('reporting views', () => {
   });
 
   it('tariff_on_day gives the price in force at the end of a day', async () => {
-    const today = localDay(sandbox.clock.now(), TZ);
+    const today = zoneDay(sandbox.clock.now(), TZ);
     const zone1 = sandbox.world.account('demo')!.pricesAt(sandbox.clock.now()).zones.get(1)!.api;
     sandbox.clock.advance(DAY);
     sandbox.world.setPrice('demo', sandbox.clock.now(), { zone: 1, field: 'api', value: 199 });
     sandbox.clock.advance(60_000);
     await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'] });
     const priceOn = async (day: string) => (await rows<{ api: string }>(`SELECT api::text FROM smsc.tariff_on_day('demo', '${day}') WHERE kind = 'zone' AND key = '1'`)).map((r) => r.api);
-    expect(await priceOn(today)).toEqual([money(zone1)]);
-    expect(await priceOn(localDay(sandbox.clock.now(), TZ))).toEqual(['1.99']);
+    expect(await priceOn(today)).toEqual([moneyText(zone1)]);
+    expect(await priceOn(zoneDay(sandbox.clock.now(), TZ))).toEqual(['1.99']);
     expect((await rows(`SELECT kind FROM smsc.tariff_on_day('demo', '${today}') ORDER BY kind`)).map((r: any) => r.kind)).toEqual(
       expect.arrayContaining(['email', 'operator', 'zone']),
     );

@@ -3,7 +3,6 @@ import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { type Config, configWithDefaults } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { money } from '../../src/sandbox/endpoints.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import type { MessageView } from '../../src/sandbox/world.ts';
 import type { QuotaPolicy } from '../../src/smsc/quota-ledger.ts';
@@ -12,6 +11,7 @@ import type { RunSummary } from '../../src/sync/run-stream.ts';
 import { runSync } from '../../src/sync/sync.ts';
 import type { Warehouse as Db } from '../../src/warehouse/database.ts';
 import type { Warehouse } from '../../src/warehouse/schema.ts';
+import { moneyText } from './oracle.ts';
 
 export const logLines: string[] = [];
 export const testLogger = createLogger({
@@ -67,7 +67,7 @@ export function truthRow(v: MessageView): Record<string, unknown> {
     message: m.text,
     status: v.status,
     err: v.err,
-    cost: money(v.cost),
+    cost: moneyText(v.cost),
     sent_at: new Date(m.sendTs).toISOString(),
     status_changed_at: new Date(v.lastTs).toISOString(),
     mcc: m.operator?.mcc ?? null,

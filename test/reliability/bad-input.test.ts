@@ -5,12 +5,11 @@
 // and are held once each; fields SMSC leaves out (cost) or adds (unknown keys) are kept right.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { money } from '../../src/sandbox/endpoints.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/world.ts';
 import { decodeUtf8 } from '../../src/smsc/utf8.ts';
-import { formatDateTime, startOfLocalDay } from '../../src/time/zoned-time.ts';
 import type { TestDatabase } from '../helpers/database.ts';
+import { moneyText, smscDateTimeText, zoneDayStart } from '../helpers/oracle.ts';
 import { T0, testSandbox } from '../helpers/sandbox.ts';
 import { logLines, syncOnce } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
@@ -59,7 +58,7 @@ describe('a corpus of malformed API rows', () => {
     sandbox.faults.inject({ kind: 'corruptRows', endpoint: 'get_messages', patches: OUTBOUND_CORPUS.map(([p]) => p), every: 7, count: 3 });
     sandbox.faults.inject({ kind: 'corruptRows', endpoint: 'get_answers', patches: INBOUND_CORPUS.map(([p]) => p), every: 5 });
     sandbox.faults.inject({ kind: 'corruptRows', endpoint: 'get_stat', patch: { credit: 'много' }, every: 1 });
-    const since = new Date(startOfLocalDay(T0 - 8 * 86_400_000, 'Europe/Moscow'));
+    const since = new Date(zoneDayStart(T0 - 8 * 86_400_000, 'Europe/Moscow'));
     const [outbound, inbound, stats] = await syncOnce(sandbox, database.warehouse, { since, streams: ['outbound', 'inbound', 'stats'] });
     expect([outbound!.outcome, inbound!.outcome]).toEqual(['succeeded', 'succeeded']);
     expect(stats!.outcome).not.toBe('failed');
@@ -129,7 +128,7 @@ describe('the same bad rows, re-read at the production cadence', () => {
   it('never puts a rejected id in a cursor; later rows and replies keep coming; rejected_rows holds each bad row once, counting its re-reads', async () => {
     const BAD_INT_ID = '9223372036854775808';
     const BAD_REPLY_ID = 9_999_999_999_999_999_999n;
-    const since = startOfLocalDay(T0 - DAY, TZ);
+    const since = zoneDayStart(T0 - DAY, TZ);
     // The newest and the 4th newest SMS at T0 are on the newest page, which every run reads.
     const sms = sb.world.truth('demo', T0).filter((v) => v.message.format !== 8);
     const badMessages = [sms.at(-1)!, sms.at(-4)!].map((v) => v.message);
@@ -189,7 +188,7 @@ describe('the same bad rows, re-read at the production cadence', () => {
     expect(rejected).toHaveLength(3);
     // The newest page is read by (nearly) every run: the quieter-channel rule may skip one.
     for (const m of badMessages) expect(sent(m.intId).times).toBeGreaterThanOrEqual(10);
-    expect(JSON.parse(rejected.find((r) => r.stream === 'inbound')!.raw)).toMatchObject({ phone: badReply.phone, received: formatDateTime(badReply.receivedTs, TZ) });
+    expect(JSON.parse(rejected.find((r) => r.stream === 'inbound')!.raw)).toMatchObject({ phone: badReply.phone, received: smscDateTimeText(badReply.receivedTs, TZ) });
 
     // Counts and warnings report newly rejected rows only: the first run's.
     expect(runs.map((r) => r.rejected)).toEqual(runs.map((_, i) => (i === 0 ? [2, 1] : [0, 0])));
@@ -224,7 +223,7 @@ describe('fields SMSC leaves out or adds', () => {
     const extra = { flag: 1, extra: { nested: [1, 'два'] }, новое_поле: 'да', big: 2n ** 63n - 1n };
     sb.faults.inject({ kind: 'corruptRows', endpoint: 'get_messages', patch: extra, every: 3, count: 2 });
     sb.faults.inject({ kind: 'corruptRows', endpoint: 'get_answers', patch: extra, every: 2 });
-    const since = new Date(startOfLocalDay(T0 - DAY, TZ));
+    const since = new Date(zoneDayStart(T0 - DAY, TZ));
     const [outbound, inbound] = await syncOnce(sb, rig.warehouse, { streams: ['outbound', 'inbound'], since });
     expect([outbound!.outcome, inbound!.outcome, outbound!.rejected, inbound!.rejected]).toEqual(['succeeded', 'succeeded', 0, 0]);
     const db = rig.warehouse.db;
@@ -263,7 +262,7 @@ describe('a cost SMSC leaves out', () => {
     const costless = all.slice(0, 3);
     const ids = costless.map((v) => v.message.intId.toString());
     sb.faults.inject({ kind: 'corruptRows', endpoint: 'get_messages', rows: ids, patch: { cost: undefined }, count: Infinity });
-    const since = new Date(startOfLocalDay(T0 - DAY, TZ));
+    const since = new Date(zoneDayStart(T0 - DAY, TZ));
     const [outbound] = await syncOnce(sb, rig.warehouse, { streams: ['outbound'], since });
     expect([outbound!.outcome, outbound!.rejected, outbound!.inserted]).toEqual(['succeeded', 0, 1200]);
     for (let run = 0; run < 5; run++) {
@@ -286,9 +285,9 @@ describe('a cost SMSC leaves out', () => {
       await sql<Record<string, unknown>>`
         SELECT messages_cost::text, difference::text, flagged, messages_cost_unknown FROM smsc.cost_reconciliation_daily WHERE own_login AND day = ${day}::date`.execute(db)
     ).rows;
-    expect(row).toEqual({ messages_cost: money(known), difference: money(unknown), flagged: false, messages_cost_unknown: 3 });
+    expect(row).toEqual({ messages_cost: moneyText(known), difference: moneyText(unknown), flagged: false, messages_cost_unknown: 3 });
     const delivery = await sql<{ unknown: number; cost: string }>`SELECT sum(cost_unknown)::int AS unknown, sum(cost)::text AS cost FROM smsc.delivery_daily WHERE day = ${day}::date`.execute(db);
-    expect(delivery.rows[0]).toEqual({ unknown: 3, cost: money(known) });
+    expect(delivery.rows[0]).toEqual({ unknown: 3, cost: moneyText(known) });
 
     // SMSC gives the costs again. The three are older than the newest page, and final: only the
     // status refresh (whole window once a day) reads them again.
@@ -296,7 +295,7 @@ describe('a cost SMSC leaves out', () => {
     sb.clock.advance(DAY + MINUTE);
     const [later] = await syncOnce(sb, rig.warehouse, { streams: ['outbound'] });
     expect(later!.outcome).toBe('succeeded');
-    expect(await costs()).toEqual(costless.map((v) => money(v.cost)));
+    expect(await costs()).toEqual(costless.map((v) => moneyText(v.cost)));
     const filled = await db.selectFrom('smsc.outbound_status_changes').select(['reason', 'cost']).where('int_id', 'in', ids).where('reason', '=', 'cost').execute();
     expect(filled).toHaveLength(3);
   });

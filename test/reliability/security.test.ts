@@ -11,8 +11,8 @@ import { SandboxClock } from '../../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import type { SandboxAccountSpec } from '../../src/sandbox/world.ts';
 import type { RunSummary } from '../../src/sync/run-stream.ts';
-import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
+import { zoneDayStart } from '../helpers/oracle.ts';
 import { T0 } from '../helpers/sandbox.ts';
 import { logLines, syncOnce } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
@@ -46,6 +46,8 @@ let fixed: Sandbox;
 let live: Sandbox;
 const outputs: string[] = [];
 const summaries: RunSummary[] = [];
+/** --since of the first in-process sync. */
+const firstSince = new Date(zoneDayStart(T0 - 2 * 86_400_000, 'Europe/Moscow'));
 
 beforeAll(async () => {
   database = await migratedDatabase('security');
@@ -98,7 +100,7 @@ async function expectNoSecretInTables(): Promise<void> {
 
 describe('secrets', () => {
   it('appear in no log line, CLI output, URL, error, ledger row, sync_runs row or any other table', async () => {
-    const since = new Date(startOfLocalDay(T0 - 2 * 86_400_000, 'Europe/Moscow'));
+    const since = firstSince;
     // In process, through faults that make the client retry, log and give up.
     fixed.faults.inject({ kind: 'http500', endpoint: 'get_messages', count: 1 });
     fixed.faults.inject({ kind: 'reset', endpoint: 'get_messages', count: 1 });
@@ -172,7 +174,7 @@ describe('SQL-looking values', () => {
     fixed.faults.inject({ kind: 'corruptRows', endpoint: 'get_messages', patch: SQL_LOOKING, every: 50, count: 1 });
     fixed.faults.inject({ kind: 'corruptRows', endpoint: 'get_answers', patch: { message: SQL_LOOKING.message, phone: SQL_LOOKING.phone, to_phone: SQL_LOOKING.sender_id }, every: 3, count: 1 });
     const accounts = [account('sql', { login: 'acme', password: PASSWORD }, fixed)];
-    const since = new Date(startOfLocalDay(T0 - 86_400_000, 'Europe/Moscow'));
+    const since = new Date(zoneDayStart(T0 - 86_400_000, 'Europe/Moscow'));
     const runs = await syncOnce(fixed, database.warehouse, { since, config: { accounts } });
     expect(runs.map((r) => [r.outcome, r.rejected])).toEqual([
       ['succeeded', 0],
@@ -193,6 +195,25 @@ describe('SQL-looking values', () => {
     // The tables are all there, and the raw JSON holds the same text.
     const raw = await db.selectFrom('smsc.outbound_messages').select(sql<string>`raw->>'region'`.as('region')).where('account', '=', 'sql').where('message', '=', SQL_LOOKING.message).executeTakeFirstOrThrow();
     expect(raw.region).toBe(SQL_LOOKING.region);
-    expect(await db.selectFrom('smsc.outbound_messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).toBeTruthy();
+    // Every account holds exactly what it synced: the fixed emulator's truth since each --since,
+    // at the instant of each sync; the CLI's account, each channel as the live emulator had it
+    // when its first page was read (the one walk of that run, from the top).
+    const held = await db.selectFrom('smsc.outbound_messages').select(['account', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('account').orderBy('account').execute();
+    const sent = (sandbox: Sandbox, login: string, at: number, from: number, email?: boolean) =>
+      sandbox.world.truth(login, at).filter((v) => v.message.sendTs >= from && (email === undefined || (v.message.format === 8) === email)).length;
+    const expected: Record<string, number> = {
+      'by-key': sent(fixed, 'keyed', T0, firstSince.getTime()),
+      'by-password': sent(fixed, 'acme', T0, firstSince.getTime()),
+      sql: sent(fixed, 'acme', T0 + 3_600_000, since.getTime()),
+    };
+    if (testServerUrl()) {
+      const firstPage = (format: string) =>
+        live.requests.find((r) => {
+          const q = new URLSearchParams(r.fingerprint.split('?')[1]);
+          return r.endpoint === 'get_messages' && r.login === 'acme' && r.outcome === 'ok' && (q.get('format') ?? '0') === format && !q.has('prev_id');
+        })!.at;
+      expected.cli = sent(live, 'acme', firstPage('0'), 0, false) + sent(live, 'acme', firstPage('8'), 0, true);
+    }
+    expect(Object.fromEntries(held.map((r) => [r.account, Number(r.n)]))).toEqual(expected);
   });
 });

@@ -1,7 +1,7 @@
 // The emulator's endpoints against smsc-api.md: shapes, value types, formats, auth, errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.ts';
-import { formatDateTime } from '../../src/time/zoned-time.ts';
+import { smscDateTimeText } from '../helpers/oracle.ts';
 import { call, parseJson, T0, testSandbox } from '../helpers/sandbox.ts';
 
 let sandbox: Sandbox;
@@ -25,7 +25,7 @@ describe('get_messages (sent-message history)', () => {
       for (const f of ['last_date', 'send_date', 'phone', 'cost', 'sender_id', 'status_name', 'message', 'mccmnc', 'int_id']) expect(typeof row[f]).toBe('string');
       expect(['number', 'bigint']).toContain(typeof row.crc);
       expect(row.cost).toMatch(/^\d+\.\d{2}$/);
-      expect(row.send_date).toBe(formatDateTime((row.send_timestamp as number) * 1000, 'Europe/Moscow'));
+      expect(row.send_date).toBe(smscDateTimeText((row.send_timestamp as number) * 1000, 'Europe/Moscow'));
       expect(row.send_timestamp as number).toBeLessThanOrEqual(T0 / 1000);
     }
     const ids = rows.map((r) => BigInt(r.int_id as string));
@@ -163,7 +163,7 @@ describe('get_answers (replies)', () => {
   it('renders fmt=1 in the documented column order', async () => {
     const f1 = (await call(sandbox, 'get.php', { get_answers: 1, fmt: 1, hour: 168, cnt: 1 })).text;
     const first = sandbox.world.repliesAt('demo', T0)[0]!;
-    expect(f1).toBe([first.id, formatDateTime(first.receivedTs, 'Europe/Moscow'), first.phone, first.toPhone, formatDateTime(first.sentTs, 'Europe/Moscow'), first.text].join(','));
+    expect(f1).toBe([first.id, smscDateTimeText(first.receivedTs, 'Europe/Moscow'), first.phone, first.toPhone, smscDateTimeText(first.sentTs, 'Europe/Moscow'), first.text].join(','));
   });
 });
 
@@ -171,7 +171,7 @@ describe('get_stat, get_price, get_operator, tinyurls', () => {
   it('answers one stats row per login with the account currency, matching the messages sent that day', async () => {
     const rows = parseJson((await call(sandbox, 'get.php', { get_stat: 1, fmt: 3, mycur: 1, start: '10.06.2026', end: '10.06.2026' })).text) as any[];
     expect(rows.map((r) => r.login)).toEqual(['demo', 'demo-shop', 'demo-clinic']);
-    const day = sandbox.world.truth('demo', T0).filter((v) => formatDateTime(v.message.sendTs, 'Europe/Moscow').startsWith('10.06.2026') && v.message.balance === 'main');
+    const day = sandbox.world.truth('demo', T0).filter((v) => smscDateTimeText(v.message.sendTs, 'Europe/Moscow').startsWith('10.06.2026') && v.message.balance === 'main');
     expect(rows[0]).toEqual({
       login: 'demo',
       sms: String(day.length),

@@ -12,10 +12,10 @@ import { Scheduler, schedulerHealth } from '../../src/scheduler/scheduler.ts';
 import { QuotaLedger } from '../../src/smsc/quota-ledger.ts';
 import { readStatus } from '../../src/sync/status.ts';
 import { runSync } from '../../src/sync/sync.ts';
-import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import { openWarehouse } from '../../src/warehouse/database.ts';
 import { type TestDatabase } from '../helpers/database.ts';
 import { itNeedsServer } from '../helpers/needs-server.ts';
+import { isoDay, smscDateText, zoneDayStart } from '../helpers/oracle.ts';
 import { sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 import { childEnv } from '../helpers/child-env.ts';
@@ -57,6 +57,7 @@ describe('three start replicas on one database', () => {
       SMSC_SCHEDULE_INBOUND: '*/3 * * * * *',
       SMSC_SCHEDULE_TARIFFS: '*/4 * * * * *',
     };
+    const startedAt = Date.now();
     const replicas = [1, 2, 3].map(() => startReplica(env));
     // Until every job has fired a few times (not a fixed wait: a loaded machine can take
     // seconds just to start three Node processes), and every replica has claimed a fire.
@@ -72,6 +73,7 @@ describe('three start replicas on one database', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     const codes = await Promise.all(replicas.map(stopReplica));
+    const stoppedAt = Date.now();
     expect(codes).toEqual([0, 0, 0]);
 
     const db = database.warehouse.db;
@@ -84,7 +86,11 @@ describe('three start replicas on one database', () => {
     expect(new Set(fires.map((f) => f.claimed_by)).size).toBeGreaterThan(1);
     expect(sandbox.quotas.violations).toEqual([]);
 
-    const since = startOfLocalDay(Date.now() - 7 * 86_400_000, TZ);
+    // The replicas' first run read from midnight (Moscow) 7 days back on their system clock,
+    // some time while they ran: Moscow midnight may have passed meanwhile.
+    const start = new URLSearchParams(sandbox.requests.find((r) => r.endpoint === 'get_messages' && r.outcome === 'ok')!.fingerprint.split('?')[1]).get('start')!;
+    expect([startedAt, stoppedAt].map((t) => smscDateText(t - 7 * 86_400_000, TZ))).toContain(start);
+    const since = zoneDayStart(isoDay(start), TZ);
     const held = (await db.selectFrom('smsc.outbound_messages').select('int_id').orderBy('int_id').execute()).map((r) => r.int_id);
     const truth = sandbox.world.truth('demo', sandbox.clock.now()).filter((v) => v.message.sendTs >= since).map((v) => v.message.intId.toString());
     expect(held).toEqual(truth);
@@ -154,7 +160,7 @@ describe('several accounts', () => {
     expect(sandbox.requests.filter((r) => r.outcome === 'error 2')).toHaveLength(1);
 
     const shop = await database.warehouse.db.selectFrom('smsc.outbound_messages').select('int_id').where('account', '=', 'shop').orderBy('int_id').execute();
-    const since = startOfLocalDay(sandbox.clock.now() - 7 * 86_400_000, TZ);
+    const since = zoneDayStart(sandbox.clock.now() - 7 * 86_400_000, TZ);
     expect(shop.map((r) => r.int_id)).toEqual(sandbox.world.truth('shop', sandbox.clock.now()).filter((v) => v.message.sendTs >= since).map((v) => v.message.intId.toString()));
     const status = await readStatus(database.warehouse.db, sandboxConfig(sandbox, { accounts }), sandbox.clock);
     expect(status.find((s) => s.account === 'shop')!.stopped).toBeNull();

@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxClock } from '../../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
-import { formatDate, startOfLocalDay } from '../../src/time/zoned-time.ts';
 import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
+import { isoDay, smscDateText, zoneDayStart } from '../helpers/oracle.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 import { childEnv } from '../helpers/child-env.ts';
 
@@ -43,7 +43,7 @@ const held = async () => Number((await db().selectFrom('smsc.outbound_messages')
 describe('SIGKILL in the middle of a walk', () => {
   // The child process needs a server to reach: embedded PGlite lives inside one process.
   it.skipIf(!testServerUrl())('loses and doubles nothing, and the restarted sync completes the walk', async () => {
-    const since = formatDate(Date.now() - 86_400_000, TZ);
+    const since = smscDateText(Date.now() - 86_400_000, TZ);
     const child = startSync(since);
     let output = '';
     child.stderr!.on('data', (d) => (output += String(d)));
@@ -64,7 +64,8 @@ describe('SIGKILL in the middle of a walk', () => {
     expect(code).toBe(0);
     expect(await held()).toBeGreaterThan(atKill);
 
-    const sinceMs = startOfLocalDay(Date.now() - 86_400_000, TZ);
+    // The day given as --since, not the real time again: midnight may have passed meanwhile.
+    const sinceMs = zoneDayStart(isoDay(since), TZ);
     for (const channel of ['sms', 'email'] as const) {
       const ids = (await db().selectFrom('smsc.outbound_messages').select('int_id').where('channel', '=', channel).orderBy('int_id').execute()).map((r) => r.int_id);
       const newest = BigInt(ids.at(-1)!);
@@ -88,7 +89,7 @@ describe('SIGKILL in the middle of a walk', () => {
   it.skipIf(!testServerUrl())('a stats backfill killed after its first day resumes where it was, with no day skipped', async () => {
     sandbox.faults.clear();
     sandbox.faults.inject({ kind: 'slow', endpoint: 'get_stat', delayMs: 300, rate: 1 });
-    const since = formatDate(Date.now() - 10 * 86_400_000, TZ);
+    const since = smscDateText(Date.now() - 10 * 86_400_000, TZ);
     const statDays = async () =>
       (await db().selectFrom('smsc.daily_stats').select('day').where('login', '=', 'demo').orderBy('day').execute()).map((r) =>
         String(r.day),

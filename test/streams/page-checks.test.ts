@@ -5,8 +5,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.ts';
-import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import type { TestDatabase } from '../helpers/database.ts';
+import { zoneDayStart } from '../helpers/oracle.ts';
 import { T0, testSandbox } from '../helpers/sandbox.ts';
 import { syncOnce } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
@@ -52,7 +52,7 @@ describe('a server that ignores prev_id', () => {
 
   it('fails the walk on its second page, stores the first, and spends one request per run after that', async () => {
     await fresh({ messagesPerDay: 2500 });
-    const since = startOfLocalDay(T0 - DAY, TZ);
+    const since = zoneDayStart(T0 - DAY, TZ);
     sandbox.faults.inject({ kind: 'ignoreParam', param: 'prev_id', endpoint: 'get_messages', count: Infinity });
     const [first] = await syncOnce(sandbox, database.warehouse, { streams: ['outbound'], since: new Date(since) });
     expect(first!.outcome).toBe('failed');
@@ -107,7 +107,7 @@ describe('a server that caps its pages below cnt', () => {
 
   it('is read on past every short page to the stop id or an empty page: no gap', async () => {
     await fresh({ messagesPerDay: 1500 });
-    const since = startOfLocalDay(T0 - DAY, TZ);
+    const since = zoneDayStart(T0 - DAY, TZ);
     sandbox.faults.inject({ kind: 'capRows', maxRows: 300, endpoint: 'get_messages', count: Infinity });
     const [first] = await syncOnce(sandbox, database.warehouse, { streams: ['outbound'], since: new Date(since) });
     expect(first!.outcome).toBe('succeeded');
@@ -133,7 +133,7 @@ describe('a page none of whose rows can be read', () => {
 
   it('fails the run with the reason, records the rows in rejected_rows, and moves no cursor', async () => {
     await fresh({ messagesPerDay: 1500 });
-    const since = startOfLocalDay(T0 - DAY, TZ);
+    const since = zoneDayStart(T0 - DAY, TZ);
     sandbox.faults.inject({ kind: 'corruptRows', endpoint: 'get_messages', patch: { send_timestamp: 'вчера' }, every: 1 });
     const [first] = await syncOnce(sandbox, database.warehouse, { streams: ['outbound'], since: new Date(since) });
     expect(first!.outcome).toBe('failed');
@@ -161,7 +161,7 @@ describe('a cursor poisoned by an earlier version', () => {
 
   it('is repaired from the rows held: an int_id beyond 64 bits, an after_id of no stored reply', async () => {
     await fresh({ messagesPerDay: 600, replyRate: 0.3 });
-    const since = startOfLocalDay(T0 - DAY, TZ);
+    const since = zoneDayStart(T0 - DAY, TZ);
     const first = await syncOnce(sandbox, database.warehouse, { streams: ['outbound', 'inbound'], since: new Date(since) });
     expect(first.map((s) => s.outcome)).toEqual(['succeeded', 'succeeded']);
     // What the old page bounds wrote from rejected rows.

@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import { type BackfillProgress, formatProgress, runBackfill } from '../../src/sync/backfill.ts';
-import { addDays, localDay } from '../../src/time/calendar.ts';
-import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import type { TestDatabase } from '../helpers/database.ts';
+import { addDaysText, zoneDay, zoneDayStart } from '../helpers/oracle.ts';
 import { T0, testSandbox } from '../helpers/sandbox.ts';
 import { expectNoGapPerChannel, sandboxConfig, syncOnce, testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
@@ -28,8 +27,8 @@ describe('backfill', () => {
     // The warehouse holds today only.
     // A busy account: a 1-hour status window keeps each walk from the top within the budget.
     const config = sandboxConfig(sandbox, { statusWindowHours: 1 });
-    await syncOnce(sandbox, database.warehouse, { streams: ['outbound'], since: new Date(startOfLocalDay(T0, TZ)), config: { statusWindowHours: 1 } });
-    const since = new Date(startOfLocalDay(T0 - 3 * 24 * HOUR, TZ));
+    await syncOnce(sandbox, database.warehouse, { streams: ['outbound'], since: new Date(zoneDayStart(T0, TZ)), config: { statusWindowHours: 1 } });
+    const since = new Date(zoneDayStart(T0 - 3 * 24 * HOUR, TZ));
     const progress: BackfillProgress[] = [];
     const options = {
       config,
@@ -60,10 +59,10 @@ describe('backfill', () => {
     const days = (await database.warehouse.db.selectFrom('smsc.daily_stats').select('day').where('login', '=', 'demo').orderBy('day').execute()).map((r) =>
       String(r.day),
     );
-    expect(days[0]).toBe(localDay(since.getTime(), TZ));
-    expect(days.at(-1)).toBe(localDay(now, TZ));
+    expect(days[0]).toBe(zoneDay(since.getTime(), TZ));
+    expect(days.at(-1)).toBe(zoneDay(now, TZ));
     expect(days.length).toBe((Date.parse(days.at(-1)!) - Date.parse(days[0]!)) / 86_400_000 + 1);
-    expect(addDays(days[0]!, days.length - 1)).toBe(days.at(-1));
+    expect(addDaysText(days[0]!, days.length - 1)).toBe(days.at(-1));
 
     const times = sandbox.requests.filter((r) => r.endpoint === 'get_messages').map((r) => r.at);
     for (const t of times) expect(times.filter((u) => u > t - HOUR && u <= t).length).toBeLessThanOrEqual(30);
