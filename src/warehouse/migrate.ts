@@ -58,7 +58,14 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
     migrationTableSchema: SCHEMA,
   });
-  const { error, results = [] } = await migrator.migrateToLatest();
+  let { error, results = [] } = await migrator.migrateToLatest();
+  // Before it takes its lock, Kysely's migrator lists the database's tables; a table another
+  // process moves at that moment (2026-11-24-03 moves the plumbing) fails the listing with
+  // undefined_table, before any migration ran. Listing again finds it in its new place.
+  for (let attempt = 1; error && attempt < 5 && (error as { code?: string }).code === '42P01' && !results.some((r) => r.status === 'Error'); attempt++) {
+    await new Promise((r) => setTimeout(r, 50 * attempt));
+    ({ error, results = [] } = await migrator.migrateToLatest());
+  }
   if (error) throw new MigrationError(results.find((r) => r.status === 'Error')?.migrationName, error);
   await refreshLookupTables(db);
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
