@@ -9,7 +9,7 @@
 // day. It is paced by the hourly budget: it reads only while more than REFRESH_RESERVE
 // history requests are left this hour, so that the next runs can still read the new
 // messages, and goes on from where it stopped in the next run. The quieter channel (fewer
-// new messages in its last read) is read from the top at most every 15 minutes.
+// new messages in its last read) is read from the top at most every 10 minutes (QUIET_CHANNEL_EVERY_MS).
 // SMS (format 0) and e-mail (format 8) are separate histories with separate walks.
 // A backfill (--since older than the oldest message held) walks on below the oldest one,
 // saved and resumed the same way.
@@ -127,7 +127,7 @@ async function walkChannel(ctx: StreamContext, channel: Channel, cursor: Outboun
   const backfill = cursor[channel].backfill ?? (await planBackfill(ctx, channel, cursor[channel]));
   if (backfill) cursor = await walkBelow(ctx, channel, { ...cursor, [channel]: { ...cursor[channel], backfill } });
   if (ctx.signal?.aborted) return { cursor };
-  // The quieter channel (an account's few e-mails, or none) is read at most every 15 minutes:
+  // The quieter channel (an account's few e-mails, or none) is read at most every 10 minutes:
   // one request a run for each channel would take 24 of the 30 an hour at 5-minute runs.
   const state = cursor[channel];
   const other = cursor[channel === 'sms' ? 'email' : 'sms'];
