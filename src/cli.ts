@@ -1,5 +1,6 @@
 // `smsc-sync`: thin commands over the modules in src/. Each command's errors end the process
 // with a message that says what to fix and a non-zero exit code.
+import { takeEarlySignal } from './early-signals.ts'; // first: see the module
 import { Command, InvalidArgumentError } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -81,7 +82,20 @@ program
   .command('start')
   .description('The long-running scheduler: the cron jobs of jobs/ for every account; SIGTERM/SIGINT stop it gracefully')
   .action(async () => {
+    // Signals are heard from the first moment: a SIGTERM while start-up still opens and
+    // migrates the warehouse (as a rolling update sends it) ends the process as cleanly as a
+    // later one, with exit 0, once start-up is through.
+    let early: string | undefined = takeEarlySignal();
+    const stopRequested = new Promise<string>((resolve) => {
+      if (early) resolve(early);
+      process.once('SIGTERM', () => resolve((early ??= 'SIGTERM')));
+      process.once('SIGINT', () => resolve((early ??= 'SIGINT')));
+    });
     await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
+      if (early) {
+        logger.info({ signal: early }, 'stopped during start-up, before any job was scheduled');
+        return;
+      }
       const ledger = new QuotaLedger(warehouse.db, systemClock);
       const metrics = new Metrics(ledger, config.accounts);
       const scheduler = new Scheduler({ config, warehouse, logger, metrics });
@@ -95,10 +109,7 @@ program
               health: schedulerHealth(scheduler, warehouse.db),
             });
       if (http) logger.info({ port: http.port }, 'http listening (/healthz, /metrics)');
-      const signal = await new Promise<string>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
-      });
+      const signal = await stopRequested;
       logger.info({ signal, deadlineSeconds: config.stopTimeoutMs / 1000 }, 'stopping: no new runs, the page in flight commits or rolls back');
       // A second signal does not wait for anything.
       const again = () => {
@@ -218,7 +229,12 @@ async function withWarehouse(
     return;
   }
   try {
-    const applied = await migrateWarehouse(warehouse);
+    let applied: string[];
+    try {
+      applied = await migrateWarehouse(warehouse);
+    } catch (error) {
+      throw unreachable(error, config) ?? error;
+    }
     await fn({ config, logger, warehouse }, applied);
   } catch (error) {
     logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
@@ -226,6 +242,30 @@ async function withWarehouse(
   } finally {
     await warehouse.close(2000);
   }
+}
+
+/**
+ * The warehouse's first connection failed at the network (refused, no route, no answer within
+ * SMSC_DB_TIMEOUT_SECONDS): an error that says which server it was and what was waited for,
+ * with the driver's words kept. Undefined for any other error. The URL's password is left out.
+ */
+function unreachable(error: unknown, config: Config): Error | undefined {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const text = typeof e?.message === 'string' ? e.message : String(error);
+  const network = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code) || /Connection terminated|timeout expired|connection timeout/i.test(text);
+  if (!config.databaseUrl || !network) return undefined;
+  let where = 'the server in DATABASE_URL';
+  try {
+    const u = new URL(config.databaseUrl);
+    where = `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    // An unparsable URL: the driver's own words say the rest.
+  }
+  return new Error(
+    `could not reach the warehouse at ${where} (DATABASE_URL) within SMSC_DB_TIMEOUT_SECONDS (${config.dbTimeoutMs / 1000} s): ${text}; check that PostgreSQL runs there and accepts connections from this host`,
+    { cause: error },
+  );
 }
 
 /** Exit codes of a one-shot command stopped by a signal, as shells report them (128 + signal). */
@@ -253,6 +293,7 @@ function stopOnSignal(logger: Logger, deadlineMs: number, message: string): { si
       process.exit(exitCode);
     }, deadlineMs).unref();
   };
+  takeEarlySignal();
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   return {

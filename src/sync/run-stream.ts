@@ -150,10 +150,15 @@ async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: Stream
 
 function failedSummary(base: { runId: string; account: string; stream: string }, totals: StreamTotals, error: unknown, log: Logger): Omit<RunSummary, 'requests' | 'ms'> {
   const text = scrubText(error instanceof Error ? error.message : String(error));
+  const code = (error as { code?: unknown } | undefined)?.code;
   const message = lostConnection(error)
     ? `the run lost its database connection (${text}); the pages committed before stand, the page in flight rolled back, and the next run resumes from the cursor`
-    : text;
-  log.error({ err: error, pages: totals.pages }, 'stream failed');
+    : code === '55P03'
+      ? `a statement of the run waited longer than lock_timeout (SMSC_DB_TIMEOUT_SECONDS) for a lock another session holds in the warehouse (${text}); look in pg_locks for who holds it; the page in flight rolled back and the next run resumes from the cursor`
+      : code === '57014'
+        ? `a statement of the run ran longer than statement_timeout (SMSC_STATEMENT_TIMEOUT_SECONDS) and was cancelled (${text}); the page in flight rolled back and the next run resumes from the cursor`
+        : text;
+  log.error({ err: error, error: message, pages: totals.pages }, 'stream failed');
   return { ...base, ...totals, outcome: 'failed', error: message, warnings: [] };
 }
 

@@ -4,6 +4,7 @@
 // sync exits 130 on Ctrl-C and 143 on SIGTERM, a run left by a dead process is shown as
 // interrupted at once, and the embedded warehouse refuses a second process.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -72,6 +73,22 @@ describe('an SMSC answer that trickles in', () => {
 });
 
 describe('a database that gives no connection', () => {
+  it('a warehouse server that does not answer: the CLI says which one, and what it waited for', async () => {
+    // A port that accepts connections and never says a word, like a firewall that drops.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const run = cli(['status'], { ...env(), DATABASE_URL: `postgres://someone:secret-pw@127.0.0.1:${port}/warehouse`, SMSC_DB_TIMEOUT_SECONDS: '1' });
+      const { code } = await run.exit;
+      expect(code).toBe(1);
+      expect(run.output()).toContain(`could not reach the warehouse at 127.0.0.1:${port}/warehouse (DATABASE_URL) within SMSC_DB_TIMEOUT_SECONDS (1 s): `);
+      expect(run.output()).not.toContain('secret-pw');
+    } finally {
+      silent.close();
+    }
+  });
+
   it.skipIf(!testServerUrl())('fails the run with a message after SMSC_DB_TIMEOUT_SECONDS, never waits without end', async () => {
     // One run slot: a pool of 1 + 3 spare connections, all four taken by someone else.
     const warehouse = await openWarehouse<Warehouse>({ databaseUrl: database.url, maxConcurrentRuns: 1, dbTimeoutMs: 1000 });
@@ -254,6 +271,23 @@ describe('stopping', () => {
       expect(outbound.warnings.some((w) => /was interrupted \(its process ended\)/.test(w))).toBe(true);
     } finally {
       sandbox.faults.clear();
+    }
+  });
+
+  it.skipIf(!testServerUrl())('start exits 0 on a SIGTERM that comes during its start-up, while it opens and migrates the warehouse', async () => {
+    // A rolling update may stop a replica before its scheduler runs. (Before Node has loaded
+    // any of the CLI, a few hundred milliseconds, no program of its own can catch a signal.)
+    const connections = async () =>
+      Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'smsc-sync' AND datname = current_database()`.execute(db())).rows[0]!.n);
+    for (const afterMs of [0, 5, 50]) {
+      const before = await connections();
+      const run = cli(['start'], env());
+      // Its first connection to the warehouse: the CLI's code is running, start-up is not over.
+      await until(async () => (await connections()) > before || run.child.exitCode !== null, 30_000, 'the first connection');
+      await new Promise((r) => setTimeout(r, afterMs));
+      run.child.kill('SIGTERM');
+      const { code, signal } = await run.exit;
+      expect({ afterMs, code, signal }, run.output()).toEqual({ afterMs, code: 0, signal: null });
     }
   });
 
