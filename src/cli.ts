@@ -169,6 +169,7 @@ program
     console.log(`  history: ${account.messages.filter((m) => m.sendTs <= sandbox.clock.now()).length} messages so far, ${account.replies.length} replies scheduled`);
     console.log(`  try: curl -d 'get_messages=1&login=${account.login}&psw=${account.spec.password}&fmt=3&cnt=5&charset=utf-8' ${sandbox.url}/sys/get.php`);
     const stop = () => void sandbox.stop().then(() => process.exit(0));
+    takeEarlySignal();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
