@@ -1,5 +1,7 @@
 // Zone-local text <-> instants (src/time), checked against what is known apart from it:
-// every minute of 2026 in the six zones the sync tests use, against the hand-written switch
+// 2026 in the six zones the sync tests use (every minute within two days of a switch, every
+// 7th minute elsewhere: 7 is prime to 60 and to 1440, so every minute of the hour and of the
+// day is still met many times over), against the hand-written switch
 // table (helpers/switches-2026.ts); random instants and local times in every zone Node
 // knows, 1900-2100, against Intl (formatting) and Temporal (the library the conversion
 // follows near switches; the module's own fast path is what is under test here).
@@ -13,19 +15,29 @@ import { MINUTE, offset2026, SWITCHES, wallText, ZONES } from '../helpers/switch
 const HOUR = 60 * MINUTE;
 const YEAR_START = Date.UTC(2026, 0, 1);
 const YEAR_END = Date.UTC(2027, 0, 1);
+const NEAR = 2 * 24 * HOUR;
 
-describe.each(ZONES)('%s, every minute of 2026', (zone) => {
+/** The minutes of 2026 a loop visits: each one near a switch of the zone, every 7th elsewhere. */
+function* minutesOf2026(switchInstants: readonly number[]): Generator<number> {
+  for (let t = YEAR_START; t < YEAR_END; ) {
+    yield t;
+    t += switchInstants.some((at) => Math.abs(t - at) < NEAR) ? MINUTE : 7 * MINUTE;
+  }
+}
+
+describe.each(ZONES)('%s, 2026 minute by minute around its switches', (zone) => {
   const switches = SWITCHES.filter((s) => s.zone === zone).map((s) => ({ at: Date.parse(s.at), before: s.before * MINUTE, after: s.after * MINUTE }));
   // The documented exceptions, from the table: the hour the clock shows twice (autumn) and the
   // hour it skips (spring), as instants and as wall-clock times.
   const repeated = switches.filter((s) => s.before > s.after).map((s) => ({ from: s.at, to: s.at + (s.before - s.after) }));
   const skipped = switches.filter((s) => s.after > s.before).map((s) => ({ from: s.at + s.before, to: s.at + s.after, by: s.after - s.before, before: s.before }));
   const exceptions = zone === 'Europe/Moscow' || zone === 'Asia/Almaty' ? 0 : 60;
+  const near = switches.map((s) => s.at);
 
   it('instant -> text -> instant: the same instant, except in the repeated hour, which reads as the first time the clock showed it', () => {
     const wrong: string[] = [];
     let moved = 0;
-    for (let t = YEAR_START; t < YEAR_END; t += MINUTE) {
+    for (const t of minutesOf2026(near)) {
       const text = formatDateTime(t, zone);
       if (text !== wallText(t + offset2026(zone, t) * MINUTE)) wrong.push(`${new Date(t).toISOString()} shown as ${text}`);
       const r = repeated.find((x) => t >= x.from && t < x.to);
@@ -41,7 +53,7 @@ describe.each(ZONES)('%s, every minute of 2026', (zone) => {
     const wrong: string[] = [];
     let shifted = 0;
     const offsets = [...new Set(switches.flatMap((s) => [s.before, s.after]))];
-    for (let wall = YEAR_START; wall < YEAR_END; wall += MINUTE) {
+    for (const wall of minutesOf2026(near)) {
       const text = wallText(wall);
       const t = parseDateTime(text, zone);
       // Instants at which the clock shows this text: the earlier one, or, in a gap, the text
