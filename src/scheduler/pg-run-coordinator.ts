@@ -1,5 +1,8 @@
 // node-cron's RunCoordinator backed by PostgreSQL: the first replica to insert a fire's key
 // runs it, the others skip it. Works the same on embedded PGlite (one process).
+// A replica claims a fire only once it holds one of its job permits (as many as its run
+// slots): a busy replica waits, so an idle one claims the fire first, and a replica that is
+// stopping claims nothing more; what it had not claimed is left to the others.
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import type { RunCoordinator } from 'node-cron';
@@ -9,25 +12,78 @@ import type { Warehouse } from '../warehouse/schema.ts';
 const RETENTION_MS = 7 * 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
+/** Counting semaphore, first come first served. */
+export class Permits {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(count: number) {
+    this.#free = count;
+  }
+
+  /** Waiting for a permit. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free += 1;
+  }
+}
+
+export interface RunCoordinatorOptions {
+  /** Name of this replica in cron_fires. (Default: host:pid) */
+  readonly replica?: string | undefined;
+  /** Held from a won claim to its onComplete; none: claims are not limited. */
+  readonly permits?: Permits | undefined;
+  /** Once aborted, nothing more is claimed (waiting claims return false). */
+  readonly signal?: AbortSignal | undefined;
+}
+
 export class PgRunCoordinator implements RunCoordinator {
   readonly #db: Kysely<Warehouse>;
   readonly #clock: Clock;
   readonly #replica: string;
+  readonly #permits: Permits | undefined;
+  readonly #signal: AbortSignal | undefined;
+  /** Keys whose claim this replica won and holds a permit for, until onComplete. */
+  readonly #held = new Set<string>();
   #lastPrune = -Infinity;
 
-  constructor(db: Kysely<Warehouse>, clock: Clock, replica = `${hostname()}:${process.pid}`) {
+  constructor(db: Kysely<Warehouse>, clock: Clock, options: RunCoordinatorOptions | string = {}) {
+    const o = typeof options === 'string' ? { replica: options } : options;
     this.#db = db;
     this.#clock = clock;
-    this.#replica = replica;
+    this.#replica = o.replica ?? `${hostname()}:${process.pid}`;
+    this.#permits = o.permits;
+    this.#signal = o.signal;
   }
 
-  /** Claims being decided right now (tests wait for them before moving a fake clock). */
+  /** Claims being decided or waiting for a permit right now (tests wait for them before moving a fake clock). */
   pending = 0;
 
   async shouldRun(key: string): Promise<boolean> {
     this.pending += 1;
     try {
-      return await this.#claim(key);
+      await this.#permits?.acquire();
+      let claimed = false;
+      try {
+        claimed = !this.#signal?.aborted && (await this.#claim(key));
+      } finally {
+        if (claimed) this.#held.add(key);
+        else this.#permits?.release();
+      }
+      return claimed;
     } finally {
       this.pending -= 1;
     }
@@ -49,6 +105,7 @@ export class PgRunCoordinator implements RunCoordinator {
   }
 
   async onComplete(key: string): Promise<void> {
+    if (this.#held.delete(key)) this.#permits?.release();
     await this.#db.updateTable('smsc_internal.cron_fires').set({ finished_at: new Date(this.#clock.now()) }).where('key', '=', key).execute();
   }
 }

@@ -21,7 +21,7 @@ import { runSync, type SyncOptions } from '../sync/sync.ts';
 import type { Warehouse as Db } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
 import type { JobDefinition } from './job.ts';
-import { PgRunCoordinator } from './pg-run-coordinator.ts';
+import { Permits, PgRunCoordinator } from './pg-run-coordinator.ts';
 
 export interface SchedulerOptions {
   readonly config: Config;
@@ -68,7 +68,14 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.#coordinator = new PgRunCoordinator(options.warehouse.db, this.#clock, options.replica);
+    // One job permit per run slot: a replica claims a fire only when it could start it soon,
+    // so of several replicas the idle ones take the fires, and nothing claimed waits behind a
+    // long queue while another replica has room.
+    this.#coordinator = new PgRunCoordinator(options.warehouse.db, this.#clock, {
+      replica: options.replica,
+      permits: new Permits(options.config.maxConcurrentRuns),
+      signal: this.#stop.signal,
+    });
   }
 
   get running(): boolean {
@@ -186,10 +193,13 @@ export class Scheduler {
       void (async () => {
         try {
           if (!(await this.#coordinator.shouldRun(claim))) return;
-          this.resumes += 1;
-          this.#options.logger.info({ job: `${job}:${account}` }, 'resuming a deferred run at its retry time');
-          await this.#fire(job, account, streams);
-          await this.#coordinator.onComplete(claim);
+          try {
+            this.resumes += 1;
+            this.#options.logger.info({ job: `${job}:${account}` }, 'resuming a deferred run at its retry time');
+            await this.#fire(job, account, streams);
+          } finally {
+            await this.#coordinator.onComplete(claim);
+          }
         } catch (error) {
           this.#options.logger.error({ err: error, job: `${job}:${account}` }, 'resuming a deferred run failed; the next fire retries');
         }
@@ -206,6 +216,8 @@ export class Scheduler {
   async stop(timeoutMs = this.#options.config.stopTimeoutMs): Promise<StopResult> {
     this.#running = false;
     this.#stop.abort();
+    const unclaimed = this.#coordinator.pending;
+    if (unclaimed > 0) this.#options.logger.info({ fires: unclaimed }, 'stopping: fires still waiting for a run slot are not claimed; another replica or the next fire runs them');
     for (const timer of this.#resumes) clearTimeout(timer);
     this.#resumes.clear();
     await Promise.all(this.#tasks.map((t) => t.destroy()));
