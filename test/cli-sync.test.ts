@@ -58,6 +58,10 @@ describe('smsc-sync sync and status', () => {
     expect(outboundRequests).toBeGreaterThan(1);
     expect(report[0]).toMatchObject({ account: 'demo', stopped: null, historyRequestsThisHour: outboundRequests, historyRequestsLeft: 30 - outboundRequests });
     expect(sandbox.requests.filter((r) => r.endpoint === 'get_messages')).toHaveLength(outboundRequests);
+    // status as the README runs it beside the emulator: without its SMSC_BASE_URL (so the
+    // default host), it still reports the budget the sync's requests spent.
+    const beside = JSON.parse((await cli(['status', '--json'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo', SMSC_BASE_URL: 'https://smsc.ru' })).stdout);
+    expect(beside[0]).toMatchObject({ account: 'demo', historyRequestsThisHour: outboundRequests, historyRequestsLeft: 30 - outboundRequests });
     expect(report[0].streams.map((s: any) => [s.stream, s.lastRun.outcome, s.lastRun.inserted > 0])).toEqual([
       ['outbound', 'succeeded', true],
       ['inbound', 'succeeded', true],

@@ -58,10 +58,26 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
   for (const account of accounts) {
     const hold = await db.selectFrom('smsc_internal.account_holds').selectAll().where('account', '=', account).executeTakeFirst();
     const holdActive = hold && (hold.error_code === 2 || (hold.held_until && new Date(hold.held_until).getTime() > now));
+    // The budget of the (host, login) the account's requests went to this hour: status reads no
+    // SMSC_BASE_URL of its own (`status` beside an emulator without it, or after a change of
+    // host, would otherwise report another host's untouched budget); with none this hour, the
+    // configured one, else the last one used.
     const configured = config.accounts.find((a) => a.name === account);
-    const key = configured
-      ? quotaKey(configured)
-      : ((await db.selectFrom('smsc_internal.api_requests').select('quota_key').where('account', '=', account).orderBy('id', 'desc').limit(1).executeTakeFirst())?.quota_key ?? account);
+    const recent = (
+      await db
+        .selectFrom('smsc_internal.api_requests')
+        .select('quota_key')
+        .where('account', '=', account)
+        .where('sent_at', '>', new Date(now - 3_600_000))
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+    )?.quota_key;
+    const key =
+      recent ??
+      (configured
+        ? quotaKey(configured)
+        : ((await db.selectFrom('smsc_internal.api_requests').select('quota_key').where('account', '=', account).orderBy('id', 'desc').limit(1).executeTakeFirst())?.quota_key ?? account));
     const budget = await ledger.historyBudget(key);
     const first = await sql<{ at: Date | null }>`SELECT min(started_at) AS at FROM smsc.sync_runs WHERE account = ${account}`.execute(db);
     const firstRun = first.rows[0]?.at ? new Date(first.rows[0].at) : null;
