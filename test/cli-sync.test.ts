@@ -70,8 +70,15 @@ describe('smsc-sync sync and status', () => {
       ['operators', 'succeeded', true],
       ['short_links', 'succeeded', false],
     ]);
+    // The deferred stats run says when it resumes: within the minute of SMSC's 3 get_stat a minute.
+    const stats = report[0].streams[2].lastRun;
+    const resumesIn = Date.parse(stats.deferredUntil) - Date.parse(stats.finishedAt);
+    expect(resumesIn).toBeGreaterThan(0);
+    expect(resumesIn).toBeLessThanOrEqual(62_000);
+    expect(report[0].streams.filter((s: any) => s.lastRun.deferredUntil !== null).map((s: any) => s.stream)).toEqual(['stats']);
     const text = await cli(['status'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' });
     expect(text.stdout).toMatch(/outbound +last run .* succeeded: \+\d+ new/);
+    expect(text.stdout).toContain(`stats     last run ${stats.startedAt} deferred (quota spent; resumes ${stats.deferredUntil}): `);
   });
 
   it('exits 1 on a wrong password, shows the stopped account, and never sends it again', async () => {

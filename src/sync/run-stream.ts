@@ -131,6 +131,7 @@ async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: Stream
           pages: summary.pages,
           requests,
           error: summary.error ?? null,
+          deferred_until: summary.deferredUntil ?? null,
         })
         .where('run_id', '=', runId)
         .execute();

@@ -25,6 +25,8 @@ export interface StreamStatus {
     readonly rejected: number;
     readonly requests: number;
     readonly error: string | null;
+    /** For a deferred run: when the quota allows it to resume (ISO 8601). */
+    readonly deferredUntil: string | null;
   } | null;
   readonly lastSuccessAt: string | null;
   /** Seconds since the last run that read to the end. */
@@ -129,6 +131,7 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
               rejected: last.rows_rejected,
               requests: last.requests,
               error: last.error,
+              deferredUntil: last.outcome === 'deferred' && last.deferred_until ? new Date(last.deferred_until).toISOString() : null,
             }
           : null,
         lastSuccessAt: lastSuccess?.toISOString() ?? null,
@@ -164,7 +167,7 @@ export function formatStatus(report: readonly AccountStatus[]): string {
       const r = s.lastRun;
       lines.push(
         r
-          ? `  ${s.stream.padEnd(9)} last run ${r.startedAt} ${r.outcome}: +${r.inserted} new, ${r.updated} updated, ${r.rejected} rejected, ${r.requests} requests; ` +
+          ? `  ${s.stream.padEnd(9)} last run ${r.startedAt} ${r.outcome}${r.deferredUntil ? ` (quota spent; resumes ${r.deferredUntil})` : ''}: +${r.inserted} new, ${r.updated} updated, ${r.rejected} rejected, ${r.requests} requests; ` +
               `last success ${s.lastSuccessAt ?? 'never'}${s.lagSeconds !== null ? ` (${formatAge(s.lagSeconds)} ago)` : ''}`
           : `  ${s.stream.padEnd(9)} never run`,
       );

@@ -87,6 +87,8 @@ export interface SyncRunsTable {
   error: ColumnType<string | null, string | null | undefined, string | null>;
   /** host:pid of the process that ran it. */
   process: ColumnType<string | null, string | null | undefined, string | null>;
+  /** For a deferred run: when it resumes. */
+  deferred_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface RejectedRowsTable {
