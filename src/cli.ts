@@ -156,7 +156,7 @@ program
 
 program
   .command('sandbox')
-  .description('Run the local SMSC emulator (all six data endpoints, quotas, fault injection) for trying things without an account')
+  .description('Run the local SMSC emulator (the six data endpoints and the balance, quotas, fault injection) for trying things without an account')
   .option('--port <n>', 'port to listen on (0: any free port)', integer, 8123)
   .option('--host <address>', 'address to listen on', '127.0.0.1')
   .option('--seed <n>', 'seed of the generated account data', integer, 1)

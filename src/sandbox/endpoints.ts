@@ -1,4 +1,4 @@
-// The six data endpoints of smsc-api.md as the emulator answers them. Where the documentation
+// The six data endpoints of smsc-api.md and the balance, as the emulator answers them. Where the documentation
 // is silent, each assumption is written beside the code that makes it.
 import { EMAIL_FORMAT } from '../smsc/codes.ts';
 import type { Endpoint } from '../smsc/endpoints.ts';
@@ -41,6 +41,7 @@ export function endpointOf(script: string, params: URLSearchParams): EndpointNam
   }
   if (script === 'info.php' && params.get('get_operator') === '1') return 'get_operator';
   if (script === 'tinyurls.php' && params.get('get') === '1') return 'tinyurls';
+  if (script === 'balance.php') return 'balance';
   return undefined;
 }
 
@@ -59,6 +60,8 @@ export function handle(endpoint: EndpointName, ctx: EndpointContext): Rendered {
         return getOperator(ctx);
       case 'tinyurls':
         return getShortLink(ctx);
+      case 'balance':
+        return getBalance(ctx);
     }
   } catch (error) {
     if (error instanceof ApiError) return renderError(error.code, error.message, ctx.fmt);
@@ -224,6 +227,16 @@ function getPrice({ account, now, fmt }: EndpointContext): Rendered {
   const tail = codes.map((c) => (fmt === 1 ? `${c.mccmnc},${c.cost}` : `mccmnc = ${c.mccmnc}, cost = ${c.cost}`));
   tail.push(fmt === 1 ? mail : `mail = ${mail}`);
   return { ...rendered, body: [rendered.body, ...tail].join('\n') };
+}
+
+/** balance.php: the main balance as a decimal string, with `cur=1` its currency too. */
+function getBalance({ world, account, params, now, fmt }: EndpointContext): Rendered {
+  const balance = money(world.balance(account.login, now));
+  const currency = params.get('cur') === '1' ? account.spec.currency : undefined;
+  if (fmt === 3) return json(currency ? { balance, currency } : { balance });
+  if (fmt === 2) return { body: `<?xml version="1.0" encoding="utf-8"?>\n<result><balance>${balance}</balance>${currency ? `<currency>${currency}</currency>` : ''}</result>`, contentType: 'text/xml' };
+  if (fmt === 1) return { body: currency ? `${balance},${currency}` : balance, contentType: 'text/plain' };
+  return { body: currency ? `${balance}, ${currency}` : balance, contentType: 'text/plain' };
 }
 
 function getOperator({ params, fmt }: EndpointContext): Rendered {

@@ -5,7 +5,7 @@
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-export type QuotaRule = 'identical' | 'history_hour' | 'stats_minute' | 'operator_minute' | 'concurrency';
+export type QuotaRule = 'identical' | 'history_hour' | 'stats_minute' | 'operator_minute' | 'balance_minute' | 'concurrency';
 
 export interface QuotaLimits {
   /** (Default: 3 per 60 s) */
@@ -16,6 +16,8 @@ export interface QuotaLimits {
   readonly statsPerMinute: number;
   /** (Default: 100 per minute) */
   readonly operatorPerMinute: number;
+  /** balance.php requests. (Default: 10 per minute) */
+  readonly balancePerMinute: number;
   /** Connections at once under one login; this many or more are refused. (Default: 15) */
   readonly concurrentConnections: number;
   /** Failed logins from one address within 30 min that block it for 30 min. (Default: 5) */
@@ -27,6 +29,7 @@ export const SMSC_LIMITS: QuotaLimits = {
   historyPerHour: 30,
   statsPerMinute: 3,
   operatorPerMinute: 100,
+  balancePerMinute: 10,
   concurrentConnections: 15,
   failedLoginsToBlock: 5,
 };
@@ -60,6 +63,7 @@ export class QuotaTracker {
   readonly #history = new Map<string, Window>();
   readonly #stats = new Map<string, Window>();
   readonly #operator = new Map<string, Window>();
+  readonly #balance = new Map<string, Window>();
   readonly #inFlight = new Map<string, number>();
   /** Most connections seen open at once, per login. */
   readonly peakInFlight = new Map<string, number>();
@@ -102,6 +106,7 @@ export class QuotaTracker {
     if (endpoint === 'get_messages') window(this.#history, login).add(now);
     if (endpoint === 'get_stat') window(this.#stats, login).add(now);
     if (endpoint === 'get_operator') window(this.#operator, login).add(now);
+    if (endpoint === 'balance') window(this.#balance, login).add(now);
     return undefined;
   }
 
@@ -128,6 +133,7 @@ export class QuotaTracker {
     if (endpoint === 'get_operator' && window(this.#operator, login).count(now, MINUTE) >= this.limits.operatorPerMinute) {
       return 'operator_minute';
     }
+    if (endpoint === 'balance' && window(this.#balance, login).count(now, MINUTE) >= this.limits.balancePerMinute) return 'balance_minute';
     return undefined;
   }
 }

@@ -202,11 +202,14 @@ export class WorldAccount {
   readonly priceEpochs: PriceEpoch[] = [];
   readonly linkCreatedAt: number;
   readonly seed: number;
+  /** Kopecks on the main balance before the first generated message: 20,000.00 to 99,999.00. */
+  readonly openingBalance: number;
 
   constructor(spec: SandboxAccountSpec, seed: number, linkCreatedAt: number) {
     this.spec = { timezone: 'Europe/Moscow', currency: 'RUB', ...spec };
     this.seed = seed;
     this.linkCreatedAt = linkCreatedAt;
+    this.openingBalance = new Random(mixSeed(seed, 97)).int(20_000, 99_999) * 100;
   }
 
   get login(): string {
@@ -327,6 +330,22 @@ export class World {
   /** Replies received by `at`, within the 7 days the service keeps them unless `all`. */
   repliesAt(login: string, at: number, all = false): WorldReply[] {
     return this.#mustAccount(login).replies.filter((r) => r.receivedTs <= at && (all || r.receivedTs > at - 7 * DAY));
+  }
+
+  /**
+   * The account's main balance at `at`, in kopecks (balance.php): its opening balance, plus
+   * every payment made by then, minus the cost (as known at `at`) of every message sent by
+   * then from the main balance. It moves as messages are sent, costed, refunded and paid for.
+   */
+  balance(login: string, at: number): number {
+    const account = this.#mustAccount(login);
+    let kopecks = account.openingBalance;
+    for (const m of account.messages) {
+      if (m.sendTs > at) break;
+      if (m.balance === 'main') kopecks -= this.view(m, at)!.cost;
+    }
+    for (const p of account.payments) if (p.at <= at) kopecks += p.amount;
+    return kopecks;
   }
 
   /**

@@ -169,7 +169,7 @@ export class SmscClient {
    */
   async request(endpoint: Endpoint, params: Params, runId?: string, options: { keepHistory?: number | undefined } = {}): Promise<unknown> {
     const route = ENDPOINT_ROUTES[endpoint];
-    const form: [string, string][] = [[route.flag, '1']];
+    const form: [string, string][] = route.flag ? [[route.flag, '1']] : [];
     for (const [k, v] of Object.entries(params)) if (v !== undefined) form.push([k, String(v)]);
     form.push(['fmt', '3'], ['charset', 'utf-8']);
     const fingerprint = requestFingerprint(route.script, form);

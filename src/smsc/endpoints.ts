@@ -1,16 +1,18 @@
-// The six data endpoints: where each lives, and what makes two requests "identical" to SMSC.
+// The six data endpoints and the balance: where each lives, and what makes two requests
+// "identical" to SMSC.
 
-export const ENDPOINTS = ['get_messages', 'get_answers', 'get_stat', 'get_price', 'get_operator', 'tinyurls'] as const;
+export const ENDPOINTS = ['get_messages', 'get_answers', 'get_stat', 'get_price', 'get_operator', 'tinyurls', 'balance'] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
-/** Script under /sys/ and the flag parameter that selects the endpoint. */
-export const ENDPOINT_ROUTES: Readonly<Record<Endpoint, { script: string; flag: string }>> = {
+/** Script under /sys/ and the flag parameter that selects the endpoint (none: the script alone). */
+export const ENDPOINT_ROUTES: Readonly<Record<Endpoint, { script: string; flag: string | null }>> = {
   get_messages: { script: 'get.php', flag: 'get_messages' },
   get_answers: { script: 'get.php', flag: 'get_answers' },
   get_stat: { script: 'get.php', flag: 'get_stat' },
   get_price: { script: 'get.php', flag: 'get_price' },
   get_operator: { script: 'info.php', flag: 'get_operator' },
   tinyurls: { script: 'tinyurls.php', flag: 'get' },
+  balance: { script: 'balance.php', flag: null },
 };
 
 const CREDENTIAL_PARAMS = new Set(['login', 'psw', 'apikey']);

@@ -25,6 +25,8 @@ export interface QuotaPolicy {
   readonly statsPerMinute: number;
   /** get_operator requests per minute. (Default: 100) */
   readonly operatorPerMinute: number;
+  /** balance.php requests per minute. (Default: 10) */
+  readonly balancePerMinute: number;
   /**
    * Requests in flight at once for the login across all processes. SMSC refuses 15 under
    * one login, and the customer's own sending shares that login. (Default: 4)
@@ -53,6 +55,7 @@ export const DEFAULT_QUOTA_POLICY: QuotaPolicy = {
   historyPerHour: 30,
   statsPerMinute: 3,
   operatorPerMinute: 100,
+  balancePerMinute: 10,
   maxConcurrent: 4,
   maxFailedLogins: 2,
   marginMs: 2 * SECOND,
@@ -71,6 +74,7 @@ export type QuotaRule =
   | 'history_reserve'
   | 'stats_minute'
   | 'operator_minute'
+  | 'balance_minute'
   | 'concurrency'
   /** Requests with unproven credentials are in flight (this login's, or as many as the failed-login budget allows): the next waits for their answers. */
   | 'login_check'
@@ -194,6 +198,7 @@ export class QuotaLedger {
           ['history_hour', endpoint === 'get_messages' ? limited(w.endpoint_times, p.historyPerHour, HOUR) : undefined],
           ['stats_minute', endpoint === 'get_stat' ? limited(w.endpoint_times, p.statsPerMinute, MINUTE) : undefined],
           ['operator_minute', endpoint === 'get_operator' ? limited(w.endpoint_times, p.operatorPerMinute, MINUTE) : undefined],
+          ['balance_minute', endpoint === 'balance' ? limited(w.endpoint_times, p.balancePerMinute, MINUTE) : undefined],
           // Nobody knows when a request in flight ends: look again shortly.
           ['concurrency', w.in_flight >= p.maxConcurrent ? now + 200 : undefined],
           ['login_check', !w.verified && w.unverified_in_flight > 0 ? now + 200 : undefined],

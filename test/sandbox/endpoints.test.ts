@@ -219,6 +219,41 @@ describe('get_stat, get_price, get_operator, tinyurls', () => {
   });
 });
 
+describe('balance.php', () => {
+  it('answers the balance as a decimal string, with cur=1 its currency, and it moves with messages and payments', async () => {
+    const own = await testSandbox();
+    try {
+      const balanceNow = async () => parseJson((await call(own, 'balance.php', { fmt: 3, cur: 1 })).text) as { balance: string; currency: string };
+      const kopecks = (text: string) => Math.round(Number(text) * 100);
+      const first = await balanceNow();
+      expect(first).toEqual({ balance: expect.stringMatching(/^-?\d+\.\d{2}$/), currency: 'RUB' });
+      expect(parseJson((await call(own, 'balance.php', { fmt: 3 })).text)).toEqual({ balance: first.balance });
+      expect((await call(own, 'balance.php', { fmt: 0 })).text).toBe(first.balance);
+
+      // Twelve days later (payments come every 3 to 10 days): the balance fell by what the main balance paid for everything sent
+      // (costs as known now, less those known then: refunds and late costs count) and rose by
+      // every payment in between, to the kopeck. Sums written here from the ground truth.
+      const t1 = own.clock.now();
+      own.clock.advance(12 * 86_400_000);
+      const t2 = own.clock.now();
+      const spent = (at: number) => own.world.truth('demo', at).filter((v) => v.message.balance === 'main').reduce((sum, v) => sum + v.cost, 0);
+      const paid = own.world.accounts.get('demo')!.payments.filter((p) => p.at > t1 && p.at <= t2).reduce((sum, p) => sum + p.amount, 0);
+      expect(spent(t2)).toBeGreaterThan(spent(t1));
+      expect(paid).toBeGreaterThan(0);
+      const second = await balanceNow();
+      expect(kopecks(second.balance) - kopecks(first.balance)).toBe(paid - (spent(t2) - spent(t1)));
+
+      // SMSC allows ten balance requests a minute: the emulator records the eleventh.
+      for (let i = 0; i < 9; i++) await call(own, 'balance.php', { fmt: 3, n: i });
+      expect(own.quotas.violations).toEqual([]);
+      await call(own, 'balance.php', { fmt: 3, n: 'eleventh' });
+      expect(own.quotas.violations.map((v) => v.rule)).toEqual(['balance_minute']);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe('inspection', () => {
   it('records every request without its credentials, and whether they came in the URL', async () => {
     await call(sandbox, 'get.php', { get_price: 1, fmt: 3 }, { method: 'GET' });
