@@ -1,6 +1,7 @@
 // `smsc-sync`: thin commands over the modules in src/. Each command's errors end the process
 // with a message that says what to fix and a non-zero exit code.
 import { takeEarlySignal } from './early-signals.ts'; // first: see the module
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -13,6 +14,7 @@ import { Scheduler, schedulerHealth } from './scheduler/scheduler.ts';
 import { QuotaLedger } from './smsc/quota-ledger.ts';
 import { STREAM_NAMES } from './streams/index.ts';
 import { formatProgress, runBackfill } from './sync/backfill.ts';
+import { checkAccounts, formatChecks } from './sync/check.ts';
 import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
 import { type CalendarDay, parseCalendarDay } from './time/calendar.ts';
@@ -22,10 +24,16 @@ import { migrateWarehouse } from './warehouse/migrate.ts';
 import { grantReader } from './warehouse/reader-role.ts';
 import type { Warehouse } from './warehouse/schema.ts';
 
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command()
   .name('smsc-sync')
   .description('Keeps a PostgreSQL warehouse in step with SMSC SMS gateway accounts.')
+  .version(VERSION, '-V, --version', 'print the version of smsc-sync')
   .showHelpAfterError();
+
+/** `--account a,b`: the configured accounts to work on (default: all). */
+const ACCOUNT_OPTION = ['--account <names>', 'comma-separated account names (as in SMSC_ACCOUNTS; default: every configured account)'] as const;
 
 program
   .command('migrate')
@@ -40,9 +48,10 @@ program
   .command('sync')
   .description('One pass of the named streams for every configured account, then exit (0 only when every stream succeeded)')
   .option('--streams <list>', `comma-separated streams (${STREAM_NAMES.join(', ')})`, list, STREAM_NAMES)
-  .option('--since <dd.mm.yyyy>', "first run: history from this day on, from midnight in each account's zone (default: 7 days back; SMSC keeps half a year)", date)
-  .action(async (opts: { streams: string[]; since?: CalendarDay }) => {
-    await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
+  .option('--since <date>', "first run: history from this day on (yyyy-mm-dd or dd.mm.yyyy), from midnight in each account's zone (default: 7 days back; SMSC keeps half a year)", date)
+  .option(...ACCOUNT_OPTION, names)
+  .action(async (opts: { streams: string[]; since?: CalendarDay; account?: string[] }) => {
+    await withWarehouse({ requireAccount: true, accounts: opts.account }, async ({ config, warehouse, logger }) => {
       const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight');
       const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since: opts.since, signal: stop.signal });
       if (!syncSucceeded(summaries)) process.exitCode = 1;
@@ -53,10 +62,11 @@ program
 program
   .command('backfill')
   .description('Walk history back to a day within the quotas, waiting for each next slot; resumable after a stop; shows progress')
-  .requiredOption('--since <dd.mm.yyyy>', "the first day to hold, from midnight in each account's zone (SMSC keeps half a year of history)", date)
+  .requiredOption('--since <date>', "the first day to hold (yyyy-mm-dd or dd.mm.yyyy), from midnight in each account's zone (SMSC keeps half a year of history)", date)
   .option('--streams <list>', 'comma-separated streams that can reach back (outbound, stats)', list, ['outbound', 'stats'])
-  .action(async (opts: { since: CalendarDay; streams: string[] }) => {
-    await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
+  .option(...ACCOUNT_OPTION, names)
+  .action(async (opts: { since: CalendarDay; streams: string[]; account?: string[] }) => {
+    await withWarehouse({ requireAccount: true, accounts: opts.account }, async ({ config, warehouse, logger }) => {
       const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight; run backfill again to go on');
       const signal = stop.signal;
       const tty = process.stderr.isTTY;
@@ -147,11 +157,47 @@ program
   .command('status')
   .description('Per account and stream: last run, outcome, rows, cursor, lag, quota used this hour, warnings')
   .option('--json', 'print JSON for machines')
-  .action(async (opts: { json?: boolean }) => {
-    await withWarehouse({ requireAccount: false, quiet: true }, async ({ config, warehouse }) => {
+  .option(...ACCOUNT_OPTION, names)
+  .action(async (opts: { json?: boolean; account?: string[] }) => {
+    await withWarehouse({ requireAccount: false, quiet: true, accounts: opts.account }, async ({ config, warehouse }) => {
       const report = await readStatus(warehouse.db, config, systemClock, { kind: warehouse.kind });
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
     });
+  });
+
+program
+  .command('check')
+  .description('Prove the setup: the configuration, the warehouse, and one cheap request (balance.php) per account; exit 1 on any failure')
+  .option(...ACCOUNT_OPTION, names)
+  .option('--json', 'print JSON for machines')
+  .action(async (opts: { account?: string[]; json?: boolean }) => {
+    await withWarehouse(
+      {
+        requireAccount: true,
+        quiet: true,
+        accounts: opts.account,
+        // Every account gets its line even when the warehouse (which holds the quota ledger
+        // every request goes through) cannot be opened: nothing is sent then.
+        onOpenFailure: (config, message) => {
+          if (opts.json) console.log(JSON.stringify({ ok: false, warehouse: { ok: false, detail: message }, accounts: config.accounts.map((a) => ({ account: a.name, ok: false, result: 'not_checked', detail: 'the quota ledger lives in the warehouse' })) }, null, 2));
+          else {
+            console.log(`FAILED  warehouse: ${message}`);
+            for (const a of config.accounts) console.log(`SKIPPED account ${a.name}: not checked (every request goes through the quota ledger in the warehouse)`);
+          }
+        },
+      },
+      async ({ config, warehouse }, applied) => {
+        // The report is the output: the client's own warnings (a retry, a refusal) are in it.
+        const logger = createLogger({ level: 'silent' });
+        const where = warehouse.kind === 'pglite' ? `embedded (${config.dataDir})` : describeDatabase(config.databaseUrl);
+        const migrated = applied.length ? `${applied.length} migration(s) applied` : 'migrations up to date';
+        const checks = await checkAccounts({ config, warehouse, logger });
+        const ok = checks.every((c) => c.ok);
+        if (opts.json) console.log(JSON.stringify({ ok, warehouse: { ok: true, detail: `${where}, ${migrated}` }, accounts: checks }, null, 2));
+        else console.log([`ok      configuration: ${config.accounts.length} account(s)`, `ok      warehouse: ${where}, ${migrated}`, formatChecks(checks)].join('\n'));
+        if (!ok) process.exitCode = 1;
+      },
+    );
   });
 
 program
@@ -200,12 +246,19 @@ interface Opened {
 
 /** Loads the configuration, opens and migrates the warehouse, runs `fn`, closes everything. */
 async function withWarehouse(
-  options: { requireAccount: boolean; quiet?: boolean },
+  options: {
+    requireAccount: boolean;
+    quiet?: boolean;
+    /** --account: only these configured accounts (an unknown name is a configuration error). */
+    accounts?: readonly string[] | undefined;
+    /** Told why the warehouse could not be opened or migrated (instead of the fatal log line). */
+    onOpenFailure?: (config: Config, message: string) => void;
+  },
   fn: (opened: Opened, applied: string[]) => Promise<void>,
 ): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env, { requireAccount: options.requireAccount });
+    config = selectAccounts(loadConfig(process.env, { requireAccount: options.requireAccount }), options.accounts);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`smsc-sync: ${error.message}`);
@@ -224,7 +277,8 @@ async function withWarehouse(
     });
   } catch (error) {
     // The embedded warehouse in use by another process: one line that says by whom and what to do.
-    if (error instanceof EmbeddedWarehouseBusyError) console.error(`smsc-sync: ${error.message}`);
+    if (options.onOpenFailure) options.onOpenFailure(config, error instanceof Error ? error.message : String(error));
+    else if (error instanceof EmbeddedWarehouseBusyError) console.error(`smsc-sync: ${error.message}`);
     else logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
     process.exitCode = 1;
     return;
@@ -234,7 +288,11 @@ async function withWarehouse(
     try {
       applied = await migrateWarehouse(warehouse);
     } catch (error) {
-      throw unreachable(error, config) ?? error;
+      const reason = unreachable(error, config) ?? error;
+      if (!options.onOpenFailure) throw reason;
+      options.onOpenFailure(config, reason instanceof Error ? reason.message : String(reason));
+      process.exitCode = 1;
+      return;
     }
     await fn({ config, logger, warehouse }, applied);
   } catch (error) {
@@ -267,6 +325,28 @@ function unreachable(error: unknown, config: Config): Error | undefined {
     `could not reach the warehouse at ${where} (DATABASE_URL) within SMSC_DB_TIMEOUT_SECONDS (${config.dbTimeoutMs / 1000} s): ${text}; check that PostgreSQL runs there and accepts connections from this host`,
     { cause: error },
   );
+}
+
+/** The configuration narrowed to the accounts named by --account. */
+function selectAccounts(config: Config, names: readonly string[] | undefined): Config {
+  if (!names) return config;
+  const known = config.accounts.map((a) => a.name);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new ConfigError([`--account: no configured account named ${unknown.map((n) => `'${n}'`).join(', ')}; configured: ${known.map((n) => `'${n}'`).join(', ') || 'none'}`]);
+  }
+  return { ...config, accounts: config.accounts.filter((a) => names.includes(a.name)) };
+}
+
+/** host:port/database of a PostgreSQL URL, without its user or password. */
+function describeDatabase(url: string | undefined): string {
+  if (!url) return 'PostgreSQL';
+  try {
+    const u = new URL(url);
+    return `PostgreSQL ${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'PostgreSQL (DATABASE_URL)';
+  }
 }
 
 /** Exit codes of a one-shot command stopped by a signal, as shells report them (128 + signal). */
@@ -310,6 +390,12 @@ function list(value: string): string[] {
   const unknown = names.filter((n) => !STREAM_NAMES.includes(n));
   if (unknown.length > 0 || names.length === 0) throw new InvalidArgumentError(`unknown stream(s) ${unknown.join(', ')}; known: ${STREAM_NAMES.join(', ')}`);
   return names;
+}
+
+function names(value: string): string[] {
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new InvalidArgumentError('expected one or more account names, comma-separated');
+  return list;
 }
 
 /** A calendar day, not an instant: each account reads it in its own zone. */
