@@ -160,8 +160,10 @@ program
   .option(...ACCOUNT_OPTION, names)
   .action(async (opts: { json?: boolean; account?: string[] }) => {
     await withWarehouse({ requireAccount: false, quiet: true, accounts: opts.account }, async ({ config, warehouse }) => {
-      const report = await readStatus(warehouse.db, config, systemClock, { kind: warehouse.kind });
+      const report = await readStatus(warehouse.db, config, systemClock, { kind: warehouse.kind, configuredOnly: opts.account !== undefined });
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      // For monitoring: 1 when anything needs a person (the problems are in the report).
+      if (report.some((a) => a.problems.length > 0)) process.exitCode = 1;
     });
   });
 

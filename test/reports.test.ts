@@ -160,11 +160,23 @@ describe('reporting views', () => {
     const status = await readStatus(db(), sandboxConfig(sandbox), sandbox.clock);
     const reported = truth.filter((v) => zoneDay(v.message.sendTs, TZ) === day).length;
     expect(status[0]!.streams.find((s) => s.stream === 'stats')!.warnings).toEqual([
-      `completeness gap on ${day}: SMSC counts ${reported} messages, the warehouse holds ${reported - 1} (1 missing)`,
+      `completeness gap on ${day}: SMSC counts ${reported} messages, the warehouse holds ${reported - 1} (1 missing); ` +
+        "day by day: SELECT * FROM smsc.completeness_daily WHERE account = 'demo' AND gap <> 0",
     ]);
     sandbox.clock.advance(61_000);
     const [stats] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], config: { statsElectronic: true } });
     expect(stats!.warnings.some((w) => w.startsWith(`completeness gap on ${day}`))).toBe(true);
+
+    // A second day loses two messages: still one warning line, for both days.
+    const day2 = own[9]!.day;
+    const lost2 = truth.filter((v) => zoneDay(v.message.sendTs, TZ) === day2).slice(0, 2);
+    for (const v of lost2) await sql`DELETE FROM smsc.outbound_messages WHERE int_id = ${v.message.intId.toString()}`.execute(db());
+    const reported2 = truth.filter((v) => zoneDay(v.message.sendTs, TZ) === day2).length;
+    const folded = await readStatus(db(), sandboxConfig(sandbox), sandbox.clock);
+    expect(folded[0]!.streams.find((s) => s.stream === 'stats')!.warnings).toEqual([
+      `completeness gap on 2 days from ${day} to ${day2}: SMSC counts ${reported + reported2} messages, the warehouse holds ${reported + reported2 - 3} (3 missing); ` +
+        "day by day: SELECT * FROM smsc.completeness_daily WHERE account = 'demo' AND gap <> 0",
+    ]);
   });
 
   it('tariff_on_day gives the price in force at the end of a day', async () => {

@@ -42,7 +42,16 @@ export interface AccountStatus {
   readonly historyRequestsLeft: number;
   readonly historyBudgetRefillsAt: string | null;
   readonly streams: readonly StreamStatus[];
+  /**
+   * Why the account is not healthy (`status` exits 1 when any account has one): held by SMSC,
+   * a stream's last run failed, was interrupted or has run for over an hour, replies near
+   * SMSC's 7-day horizon or never synced. Empty when healthy.
+   */
+  readonly problems: readonly string[];
 }
+
+/** A run still holding its lock after this long is reported as stuck. */
+export const STUCK_AFTER_MS = 3_600_000;
 
 const silentLog = createLogger({ level: 'silent' });
 
@@ -51,10 +60,15 @@ const silentLog = createLogger({ level: 'silent' });
  * recorded as `running` whose (account, stream) lock nobody holds was left by a process that
  * ended: it is shown as `interrupted` at once.
  */
-export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: Clock, options: { kind?: 'postgres' | 'pglite' } = {}): Promise<AccountStatus[]> {
+export async function readStatus(
+  db: Kysely<Warehouse>,
+  config: Config,
+  clock: Clock,
+  options: { kind?: 'postgres' | 'pglite'; /** Only the configured accounts (--account). */ configuredOnly?: boolean } = {},
+): Promise<AccountStatus[]> {
   const now = clock.now();
   const ledger = new QuotaLedger(db, clock);
-  const known = await db.selectFrom('smsc.sync_runs').select('account').distinct().execute();
+  const known = options.configuredOnly ? [] : await db.selectFrom('smsc.sync_runs').select('account').distinct().execute();
   const accounts = [...new Set([...config.accounts.map((a) => a.name), ...known.map((k) => k.account)])];
   const out: AccountStatus[] = [];
   for (const account of accounts) {
@@ -84,6 +98,7 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
     const first = await sql<{ at: Date | null }>`SELECT min(started_at) AS at FROM smsc.sync_runs WHERE account = ${account}`.execute(db);
     const firstRun = first.rows[0]?.at ? new Date(first.rows[0].at) : null;
     const streams: StreamStatus[] = [];
+    const problems: string[] = [];
     for (const stream of STREAM_NAMES) {
       const last = await db
         .selectFrom('smsc.sync_runs')
@@ -100,6 +115,7 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
       const warnings: string[] = [];
       if (stream === 'inbound' && lastSuccess && now - lastSuccess.getTime() > INBOUND_HORIZON_WARNING_MS) {
         warnings.push('replies are about to be lost: the last successful inbound sync is more than 6 days old and SMSC keeps replies 7 days');
+        problems.push(`inbound: the last successful sync is more than 6 days old; SMSC keeps replies 7 days`);
       }
       if (stream === 'inbound' && !lastSuccess && firstRun) {
         // The account is being synced, its replies are not: each day one more day of them
@@ -109,11 +125,20 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
           `replies have never been synced (no successful inbound run${last ? `; the last one ${last.outcome === 'failed' ? 'failed' : `is ${last.outcome}`}` : ''}) although the account has been synced for ${days} days: ` +
             'SMSC keeps replies 7 days and older ones are lost; run `smsc-sync sync --streams inbound` or check the inbound job',
         );
+        problems.push(`inbound: replies never synced although the account has been synced for ${days} days`);
       }
-      if (last?.outcome === 'failed') warnings.push(`last run failed: ${last.error ?? 'unknown error'}`);
+      if (last?.outcome === 'failed') {
+        warnings.push(`last run failed: ${last.error ?? 'unknown error'}`);
+        problems.push(`${stream}: last run failed: ${last.error ?? 'unknown error'}`);
+      }
       const interrupted = last?.outcome === 'running' && !(await runLockHeld(options.kind ?? 'postgres', db, runLockKey(account, stream)));
       if (interrupted) {
         warnings.push(`the run started ${new Date(last.started_at).toISOString()}${last.process ? ` by ${last.process}` : ''} was interrupted (its process ended); the next run goes on from the last committed page`);
+        problems.push(`${stream}: the last run was interrupted (its process ended at some point after ${new Date(last.started_at).toISOString()})`);
+      } else if (last?.outcome === 'running' && now - new Date(last.started_at).getTime() > STUCK_AFTER_MS) {
+        const since = new Date(last.started_at).toISOString();
+        warnings.push(`the run started ${since}${last.process ? ` by ${last.process}` : ''} is still running after more than an hour: stuck?`);
+        problems.push(`${stream}: a run has been running since ${since}${last.process ? ` (${last.process})` : ''}`);
       }
       if (stream === 'stats') {
         const tz = config.accounts.find((a) => a.name === account)?.timezone ?? 'Europe/Moscow';
@@ -140,6 +165,11 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
         warnings,
       });
     }
+    if (holdActive) {
+      problems.unshift(
+        `stopped by SMSC error ${hold.error_code} since ${new Date(hold.held_at).toISOString()}${hold.held_until ? ` until ${new Date(hold.held_until).toISOString()}` : ' until its credentials change'}`,
+      );
+    }
     out.push({
       account,
       stopped: holdActive
@@ -149,6 +179,7 @@ export async function readStatus(db: Kysely<Warehouse>, config: Config, clock: C
       historyRequestsLeft: budget.remaining,
       historyBudgetRefillsAt: budget.refillsAt?.toISOString() ?? null,
       streams,
+      problems,
     });
   }
   return out;
@@ -174,6 +205,9 @@ export function formatStatus(report: readonly AccountStatus[]): string {
       for (const w of s.warnings) lines.push(`    WARNING: ${w}`);
     }
   }
+  const problems = report.flatMap((a) => a.problems.map((p) => `${a.account}: ${p}`));
+  lines.push(problems.length ? `UNHEALTHY (${problems.length}):` : 'healthy');
+  for (const p of problems) lines.push(`  ${p}`);
   return lines.join('\n');
 }
 

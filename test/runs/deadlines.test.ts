@@ -264,7 +264,8 @@ describe('stopping', () => {
 
       // The process is gone, its lock with it: status says interrupted now, not at the next run.
       const status = cli(['status', '--json'], env());
-      expect((await status.exit).code, status.output()).toBe(0);
+      // Exit 1: an interrupted run is a problem monitoring must see.
+      expect((await status.exit).code, status.output()).toBe(1);
       const report = JSON.parse(status.output().slice(status.output().indexOf('['))) as { streams: { stream: string; lastRun: { outcome: string } | null; warnings: string[] }[] }[];
       const outbound = report[0]!.streams.find((s) => s.stream === 'outbound')!;
       expect(outbound.lastRun!.outcome).toBe('interrupted');
@@ -334,7 +335,8 @@ describe('the embedded warehouse', () => {
       await first.exit;
       // The holder died: the next process takes the folder over and reports the run it left.
       const third = cli(['status', '--json'], embedded);
-      expect((await third.exit).code, third.output()).toBe(0);
+      // Exit 1: the interrupted run is reported as a problem.
+      expect((await third.exit).code, third.output()).toBe(1);
       const report = JSON.parse(third.output().slice(third.output().indexOf('['))) as { streams: { stream: string; lastRun: { outcome: string } | null }[] }[];
       expect(report[0]!.streams.find((s) => s.stream === 'outbound')!.lastRun!.outcome).toBe('interrupted');
     } finally {

@@ -88,12 +88,22 @@ export async function completenessWarnings(ctx: Pick<StreamContext, 'db' | 'acco
     .where(sql<boolean>`day >= ${since}::date`)
     .orderBy('day')
     .execute();
-  return gaps.map((g) => {
-    const day = String(g.day);
-    const message = `${day}: SMSC counts ${g.messages_reported} messages, the warehouse holds ${g.messages_held} (${g.gap > 0 ? `${g.gap} missing` : `${-g.gap} more`})`;
-    ctx.log.warn({ stream: 'stats', day, held: g.messages_held, reported: g.messages_reported, gap: g.gap }, `completeness gap: ${message}`);
-    return `completeness gap on ${message}`;
-  });
+  if (gaps.length === 0) return [];
+  // One line however many days: a three-week backfill with the electronic balance off would
+  // otherwise print a warning per day. The view has them day by day.
+  const first = String(gaps[0]!.day);
+  const last = String(gaps.at(-1)!.day);
+  const reported = gaps.reduce((s, g) => s + g.messages_reported, 0);
+  const held = gaps.reduce((s, g) => s + g.messages_held, 0);
+  const missing = gaps.reduce((s, g) => s + Math.max(0, g.gap), 0);
+  const extra = gaps.reduce((s, g) => s + Math.max(0, -g.gap), 0);
+  const what = [missing ? `${missing} missing` : '', extra ? `${extra} more` : ''].filter(Boolean).join(', ');
+  const days = gaps.length === 1 ? `on ${first}` : `on ${gaps.length} days from ${first} to ${last}`;
+  const message =
+    `completeness gap ${days}: SMSC counts ${reported} messages, the warehouse holds ${held} (${what}); ` +
+    `day by day: SELECT * FROM smsc.completeness_daily WHERE account = '${ctx.account.name.replace(/'/g, "''")}' AND gap <> 0`;
+  ctx.log.warn({ days: gaps.length, first, last, held, reported, missing, extra }, message);
+  return [message];
 }
 
 /**
