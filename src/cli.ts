@@ -2,6 +2,7 @@
 // with a message that says what to fix and a non-zero exit code.
 import { takeEarlySignal } from './early-signals.ts'; // first: see the module
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import { Command, InvalidArgumentError } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -15,6 +16,7 @@ import { QuotaLedger } from './smsc/quota-ledger.ts';
 import { STREAM_NAMES } from './streams/index.ts';
 import { formatProgress, runBackfill } from './sync/backfill.ts';
 import { checkAccounts, formatChecks } from './sync/check.ts';
+import { formatSummary, summaryJson } from './sync/summary.ts';
 import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
 import { type CalendarDay, parseCalendarDay } from './time/calendar.ts';
@@ -50,11 +52,16 @@ program
   .option('--streams <list>', `comma-separated streams (${STREAM_NAMES.join(', ')})`, list, STREAM_NAMES)
   .option('--since <date>', "first run: history from this day on (yyyy-mm-dd or dd.mm.yyyy), from midnight in each account's zone (default: 7 days back; SMSC keeps half a year)", date)
   .option(...ACCOUNT_OPTION, names)
-  .action(async (opts: { streams: string[]; since?: CalendarDay; account?: string[] }) => {
-    await withWarehouse({ requireAccount: true, accounts: opts.account }, async ({ config, warehouse, logger }) => {
+  .option('--json', 'print the runs as one JSON document on stdout when done (log lines go to stderr)')
+  .action(async (opts: { streams: string[]; since?: CalendarDay; account?: string[]; json?: boolean }) => {
+    await withWarehouse({ requireAccount: true, accounts: opts.account, logToStderr: opts.json === true }, async ({ config, warehouse, logger }) => {
       const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight');
       const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since: opts.since, signal: stop.signal });
-      if (!syncSucceeded(summaries)) process.exitCode = 1;
+      const ok = syncSucceeded(summaries);
+      // A table for a person at a terminal; a document for machines.
+      if (opts.json) console.log(summaryJson(summaries, ok));
+      else if (process.stdout.isTTY) console.log(`\n${formatSummary(summaries)}`);
+      if (!ok) process.exitCode = 1;
       if (stop.exitCode !== undefined) process.exitCode = stop.exitCode;
     });
   });
@@ -253,6 +260,8 @@ async function withWarehouse(
     quiet?: boolean;
     /** --account: only these configured accounts (an unknown name is a configuration error). */
     accounts?: readonly string[] | undefined;
+    /** Log lines to stderr, leaving stdout to the command's output (--json). */
+    logToStderr?: boolean;
     /** Told why the warehouse could not be opened or migrated (instead of the fatal log line). */
     onOpenFailure?: (config: Config, message: string) => void;
   },
@@ -267,7 +276,7 @@ async function withWarehouse(
     process.exitCode = 2;
     return;
   }
-  const logger = createLogger({ level: options.quiet ? 'warn' : config.logLevel });
+  const logger = createLogger({ level: options.quiet ? 'warn' : config.logLevel, ...(options.logToStderr ? { destination: pino.destination(2) } : {}) });
   let warehouse: Db<Warehouse>;
   try {
     warehouse = await openWarehouse<Warehouse>({

@@ -81,6 +81,24 @@ describe('smsc-sync sync and status', () => {
     expect(text.stdout).toContain(`stats     last run ${stats.startedAt} deferred (quota spent; resumes ${stats.deferredUntil}): `);
   });
 
+  it('sync --json: one JSON document on stdout with every run, the log lines on stderr', async () => {
+    const seen = sandbox.requests.length;
+    const run = await cli(['sync', '--json', '--streams', 'outbound,inbound', '--account', 'demo'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' });
+    expect(run.code, run.stderr.slice(-2000)).toBe(0);
+    const doc = JSON.parse(run.stdout);
+    const sent = sandbox.requests.slice(seen);
+    expect(doc).toEqual({
+      ok: true,
+      runs: [
+        expect.objectContaining({ account: 'demo', stream: 'outbound', outcome: 'succeeded', rejected: 0, requests: sent.filter((r) => r.endpoint === 'get_messages').length, error: null, deferredUntil: null }),
+        expect.objectContaining({ account: 'demo', stream: 'inbound', outcome: 'succeeded', rejected: 0, requests: sent.filter((r) => r.endpoint === 'get_answers').length, error: null, deferredUntil: null }),
+      ],
+    });
+    expect(doc.runs.map((r: { requests: number }) => r.requests).every((n: number) => n >= 1)).toBe(true);
+    const logs = run.stderr.trim().split('\n').map((l) => JSON.parse(l));
+    expect(logs.filter((l) => l.msg === 'stream synced').map((l) => l.stream)).toEqual(['outbound', 'inbound']);
+  });
+
   it('exits 1 on a wrong password, shows the stopped account, and never sends it again', async () => {
     const first = await cli(['sync'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'wrong-password' });
     expect(first.code).toBe(1);
