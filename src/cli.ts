@@ -231,9 +231,10 @@ program
 
 program
   .command('demo')
-  .description('One-command trial: start the emulator, sync every stream into the warehouse (embedded unless DATABASE_URL is set), print a report')
+  .description('One-command trial: start the emulator, sync every stream into its own embedded warehouse (or DATABASE_URL with --use-database-url), print a report')
   .option('--seed <n>', 'seed of the generated account data', integer, 1)
-  .action(async (opts: { seed: number }) => {
+  .option('--use-database-url', 'write the demo rows (account sandbox-demo) into the warehouse DATABASE_URL names; without it the demo never touches a configured warehouse')
+  .action(async (opts: { seed: number; useDatabaseUrl?: boolean }) => {
     let config: Config;
     try {
       config = loadConfig(process.env, { requireAccount: false });
@@ -243,7 +244,11 @@ program
       process.exitCode = 2;
       return;
     }
-    const summaries = await runDemo({ config, logger: createLogger({ level: 'warn' }), seed: opts.seed });
+    // A configured warehouse is the user's: the demo writes there only when asked.
+    if (config.databaseUrl && !opts.useDatabaseUrl) {
+      console.log('DATABASE_URL is set but not used: the demo writes to its own embedded warehouse; pass --use-database-url to write its rows (account sandbox-demo) there.');
+    }
+    const summaries = await runDemo({ config: { dataDir: config.dataDir, databaseUrl: opts.useDatabaseUrl ? config.databaseUrl : undefined }, logger: createLogger({ level: 'warn' }), seed: opts.seed });
     if (!syncSucceeded(summaries)) process.exitCode = 1;
   });
 

@@ -46,6 +46,29 @@ describe('smsc-sync CLI', () => {
     }
   });
 
+  it('leaves the warehouse DATABASE_URL names alone unless --use-database-url asks for it', async () => {
+    const { createTestDatabase } = await import('./helpers/database.ts');
+    const { sql } = await import('kysely');
+    const database = await createTestDatabase('demo_configured');
+    const dataDir = mkdtempSync(join(tmpdir(), 'smsc-demo-'));
+    try {
+      const env = childEnv({ SMSC_DATA_DIR: dataDir, DATABASE_URL: database.url });
+      const relations = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'smsc%'`.execute(database.warehouse.db)).rows[0]!.n;
+      const demo = spawnSync(process.execPath, [BIN, 'demo'], { encoding: 'utf8', env, timeout: 60_000 });
+      expect(demo.status, demo.stderr).toBe(0);
+      expect(demo.stdout).toContain('DATABASE_URL is set but not used');
+      expect(demo.stdout).toContain(`embedded PGlite in ${join(dataDir, 'demo')}`);
+      expect(await relations()).toBe(0);
+      const asked = spawnSync(process.execPath, [BIN, 'demo', '--use-database-url'], { encoding: 'utf8', env, timeout: 60_000 });
+      expect(asked.status, asked.stderr).toBe(0);
+      const accounts = await sql<{ account: string }>`SELECT DISTINCT account FROM smsc.outbound_messages`.execute(database.warehouse.db);
+      expect(accounts.rows).toEqual([{ account: 'sandbox-demo' }]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      await database.drop();
+    }
+  });
+
   it('runs the sandbox, which answers five messages in the documented shape, and stops on SIGTERM', async () => {
     child = spawn(process.execPath, [BIN, 'sandbox', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -1,5 +1,5 @@
 // `smsc-sync demo`: the one-command trial. Starts the emulator, syncs every stream of its
-// demo account into the warehouse (a separate embedded one unless DATABASE_URL is set), and
+// demo account into a warehouse of its own (embedded; DATABASE_URL only when the user asks), and
 // prints a short report read back from the warehouse with SQL.
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
