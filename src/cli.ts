@@ -227,6 +227,13 @@ program
     takeEarlySignal();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // Started in the background through npx (`npx smsc-sync sandbox &`), `kill %1` ends npm,
+    // which does not pass the signal on: the emulator would go on holding its port. It stops
+    // when the process that started it is gone (it is re-parented).
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, 500).unref();
   });
 
 program

@@ -8,6 +8,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 export const SLOW_FIRST = [
   'test/reliability/crash.test.ts',
   'test/runs/deadlines.test.ts',
+  'test/readme-commands.test.ts',
   'test/runs/many-accounts.test.ts',
   'test/sync/backfill.test.ts',
   'test/runs/failed-logins.test.ts',
