@@ -48,7 +48,9 @@ export class Metrics {
         await Promise.race([read.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       },
     });
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'smsc_sync_' });
+    // Under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …):
+    // stock Node.js dashboards and alerts look for those.
+    client.collectDefaultMetrics({ register: this.registry });
   }
 
   recordRequest(account: string, endpoint: string, outcome: string): void {
