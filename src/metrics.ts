@@ -10,7 +10,7 @@ export class Metrics {
   readonly registry = new client.Registry();
   readonly requests = new client.Counter({
     name: 'smsc_sync_requests_total',
-    help: 'Requests sent to SMSC, by account, endpoint and outcome (ok, error_N, failed).',
+    help: 'Requests sent to SMSC, by account, endpoint and outcome (ok, also for error 3 "nothing found"; error_N; failed).',
     labelNames: ['account', 'endpoint', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -53,8 +53,11 @@ export class Metrics {
     client.collectDefaultMetrics({ register: this.registry });
   }
 
+  /** `outcome`: 'ok', 'error_N' or 'failed', as the client reports it. */
   recordRequest(account: string, endpoint: string, outcome: string): void {
-    this.requests.inc({ account, endpoint, outcome });
+    // Error 3 ("nothing found") is SMSC's answer for an empty history or an unknown number:
+    // an answer, not a failure, so an idle account does not look like a failing one.
+    this.requests.inc({ account, endpoint, outcome: outcome === 'error_3' ? 'ok' : outcome });
   }
 
   recordRun(s: RunSummary): void {

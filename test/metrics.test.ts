@@ -5,7 +5,9 @@ import { Metrics } from '../src/metrics.ts';
 import { SandboxClock } from '../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
 import { startHttp } from '../src/scheduler/http.ts';
+import { runSync } from '../src/sync/sync.ts';
 import type { TestDatabase } from './helpers/database.ts';
+import { sandboxConfig, testLogger } from './helpers/sync.ts';
 import { migratedDatabase } from './helpers/warehouse.ts';
 
 /** One sample of the exposition text: its metric name, labels and value. */
@@ -51,6 +53,30 @@ describe('requests and the process', () => {
   afterAll(async () => {
     await sandbox.stop();
     await database.drop();
+  });
+
+  it('an empty history (SMSC error 3) counts as ok', async () => {
+    const base = sandboxConfig(sandbox).accounts[0]!;
+    const config = sandboxConfig(sandbox, { accounts: [{ ...base, name: 'quiet', login: 'quiet', password: 'quiet-pass' }] });
+    const metrics = new Metrics();
+    const summaries = await runSync({ config, warehouse: database.warehouse, logger: testLogger, streams: ['outbound', 'inbound'], clock: sandbox.clock, metrics });
+    expect(summaries.map((s) => s.outcome)).toEqual(['succeeded', 'succeeded']);
+    const http = await startHttp({ port: 0, host: '127.0.0.1', metrics, health: async () => undefined });
+    try {
+      const text = await scrape(http.port);
+      // The emulator's record of what it answered: an account with no messages gets error 3 to
+      // every history request (SMS and e-mail), and [] to the replies.
+      const served = sandbox.requests.filter((r) => r.login === 'quiet');
+      expect(served.filter((r) => r.endpoint === 'get_messages').map((r) => r.outcome)).toEqual(['error 3', 'error 3']);
+      expect(served.filter((r) => r.endpoint === 'get_answers').map((r) => r.outcome)).toEqual(['ok']);
+      expect(find(text, 'smsc_sync_requests_total', { account: 'quiet' }).map((s) => [s.labels.endpoint, s.labels.outcome, s.value]).sort()).toEqual([
+        ['get_answers', 'ok', 1],
+        ['get_messages', 'ok', 2],
+      ]);
+      expect(text).not.toContain('error_3');
+    } finally {
+      await http.close();
+    }
   });
 
   it('the process metrics carry their standard names', async () => {
