@@ -1,10 +1,32 @@
 // Prometheus metrics of `smsc-sync start` (served on /metrics): requests by endpoint and
-// outcome, history quota left, rows written, run durations, last success per stream.
+// outcome, rows written and run durations counted in memory as runs end; the last success per
+// stream and the history quota left read from the warehouse in the background
+// (startRefreshing), so that a scrape answers from memory at once whatever the database does.
+import type { Kysely } from 'kysely';
 import client from 'prom-client';
-import type { AccountConfig } from './config.ts';
-import { quotaKey } from './smsc/credentials.ts';
-import type { QuotaLedger } from './smsc/quota-ledger.ts';
+import type { Logger } from './logger.ts';
+import { type Clock, systemClock } from './sandbox/clock.ts';
 import type { RunSummary } from './sync/run-stream.ts';
+import { type GaugeAccount, readWarehouseGauges } from './sync/warehouse-gauges.ts';
+import type { Warehouse } from './warehouse/schema.ts';
+
+export interface MetricsOptions {
+  /** The warehouse the last successes and the quota are read from; without it those gauges stay empty. */
+  readonly db?: Kysely<Warehouse>;
+  /** The configured accounts, whose gauges are read. (Default: none) */
+  readonly accounts?: readonly GaugeAccount[];
+  /** (Default: the system clock) */
+  readonly clock?: Clock;
+  /** Told when reading the warehouse starts failing, and when it works again. */
+  readonly logger?: Logger;
+  /** How often the warehouse's gauges are read while refreshing. (Default: 15000 ms) */
+  readonly refreshIntervalMs?: number;
+  /** statement_timeout and lock_timeout of one read of the warehouse's gauges. (Default: 5000 ms) */
+  readonly refreshTimeoutMs?: number;
+}
+
+const DEFAULT_REFRESH_INTERVAL_MS = 15_000;
+const DEFAULT_REFRESH_TIMEOUT_MS = 5_000;
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -29,25 +51,39 @@ export class Metrics {
   });
   readonly lastSuccess = new client.Gauge({
     name: 'smsc_sync_last_success_timestamp_seconds',
-    help: 'When each stream last finished a run successfully (Unix time).',
+    help: 'When each stream last finished a run successfully, on any replica (Unix time).',
     labelNames: ['account', 'stream'] as const,
     registers: [this.registry],
   });
-  readonly quotaRemaining: client.Gauge<'account'>;
+  readonly quotaRemaining = new client.Gauge({
+    name: 'smsc_sync_history_requests_remaining',
+    help: 'History (get_messages) requests left in the rolling hour, by account (as last read from the warehouse).',
+    labelNames: ['account'] as const,
+    registers: [this.registry],
+  });
+  readonly refreshedAt = new client.Gauge({
+    name: 'smsc_sync_metrics_refresh_timestamp_seconds',
+    help: 'When the gauges read from the warehouse were last read successfully (Unix time; 0: never).',
+    registers: [this.registry],
+  });
+  readonly refreshFailures = new client.Counter({
+    name: 'smsc_sync_metrics_refresh_failures_total',
+    help: 'Reads of the warehouse for the gauges that failed or timed out (the gauges keep the values read last).',
+    registers: [this.registry],
+  });
 
-  /** `ledger` and `accounts` feed the quota gauge, read at each scrape (within a second; a slow database leaves it as it was). */
-  constructor(ledger?: QuotaLedger, accounts: readonly Pick<AccountConfig, 'name' | 'baseUrl' | 'login' | 'apikey'>[] = []) {
-    this.quotaRemaining = new client.Gauge({
-      name: 'smsc_sync_history_requests_remaining',
-      help: 'History (get_messages) requests left in the rolling hour, by account.',
-      labelNames: ['account'] as const,
-      registers: [this.registry],
-      async collect() {
-        if (!ledger) return;
-        const read = Promise.all(accounts.map(async (a) => this.set({ account: a.name }, (await ledger.historyBudget(quotaKey(a))).remaining)));
-        await Promise.race([read.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-      },
-    });
+  readonly #options: MetricsOptions;
+  readonly #clock: Clock;
+  /** Last success (ms) by `account\nstream`: the newer of this process's and the warehouse's. */
+  readonly #successes = new Map<string, number>();
+  #refreshing: Promise<boolean> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #failing = false;
+  #stopped = false;
+
+  constructor(options: MetricsOptions = {}) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
     // Under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …):
     // stock Node.js dashboards and alerts look for those.
     client.collectDefaultMetrics({ register: this.registry });
@@ -65,6 +101,67 @@ export class Metrics {
     this.rows.inc({ account: s.account, stream: s.stream, kind: 'updated' }, s.updated);
     this.rows.inc({ account: s.account, stream: s.stream, kind: 'rejected' }, s.rejected);
     this.runDuration.observe({ account: s.account, stream: s.stream, outcome: s.outcome }, s.ms / 1000);
-    if (s.outcome === 'succeeded') this.lastSuccess.set({ account: s.account, stream: s.stream }, Date.now() / 1000);
+    if (s.outcome === 'succeeded') this.#success(s.account, s.stream, this.#clock.now());
+  }
+
+  /**
+   * Reads the warehouse's gauges now, then every `refreshIntervalMs` until stopRefreshing().
+   * Resolves once the first read is done (or has failed, or outlasted its timeout), so that a
+   * process that starts listening after it serves, say, the last success from its first scrape.
+   */
+  async startRefreshing(): Promise<void> {
+    if (this.#timer) return;
+    this.#stopped = false;
+    const interval = this.#options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
+    this.#timer = setInterval(() => void this.refresh(), interval);
+    this.#timer.unref();
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([this.refresh(), new Promise((resolve) => (timeout = setTimeout(resolve, this.#timeoutMs)))]);
+    clearTimeout(timeout);
+  }
+
+  stopRefreshing(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * One read of the warehouse's gauges; while one is under way, that one (reads never pile up
+   * on a slow database). True when it succeeded; a failure keeps the values read last.
+   */
+  refresh(): Promise<boolean> {
+    this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
+  get #timeoutMs(): number {
+    return this.#options.refreshTimeoutMs ?? DEFAULT_REFRESH_TIMEOUT_MS;
+  }
+
+  async #refresh(): Promise<boolean> {
+    const { db, accounts = [], logger } = this.#options;
+    if (!db) return false;
+    try {
+      const read = await readWarehouseGauges(db, accounts, this.#clock, this.#timeoutMs);
+      for (const s of read.lastSuccess) this.#success(s.account, s.stream, s.at);
+      for (const q of read.historyRemaining) this.quotaRemaining.set({ account: q.account }, q.remaining);
+      this.refreshedAt.set(this.#clock.now() / 1000);
+      if (this.#failing) logger?.info('the warehouse answers again; /metrics serves fresh values');
+      this.#failing = false;
+      return true;
+    } catch (error) {
+      this.refreshFailures.inc();
+      if (!this.#failing && !this.#stopped) logger?.warn({ err: error }, 'could not read the warehouse for /metrics; it serves the values read last until a read succeeds');
+      this.#failing = true;
+      return false;
+    }
+  }
+
+  #success(account: string, stream: string, at: number): void {
+    const key = `${account}\n${stream}`;
+    const newest = Math.max(at, this.#successes.get(key) ?? -Infinity);
+    this.#successes.set(key, newest);
+    this.lastSuccess.set({ account, stream }, newest / 1000);
   }
 }

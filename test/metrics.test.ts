@@ -1,5 +1,7 @@
 // /metrics as a Prometheus user reads it: the process metrics under their standard names, an
 // empty history counted as an answer, and the warehouse's gauges.
+import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../src/metrics.ts';
 import { SandboxClock } from '../src/sandbox/clock.ts';
@@ -7,8 +9,10 @@ import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
 import { startHttp } from '../src/scheduler/http.ts';
 import { runSync } from '../src/sync/sync.ts';
 import type { TestDatabase } from './helpers/database.ts';
+import { itNeedsServer } from './helpers/needs-server.ts';
 import { sandboxConfig, testLogger } from './helpers/sync.ts';
 import { migratedDatabase } from './helpers/warehouse.ts';
+import { cli, until } from './runs/processes.ts';
 
 /** One sample of the exposition text: its metric name, labels and value. */
 interface Sample {
@@ -31,6 +35,26 @@ function samples(text: string): Sample[] {
 /** The samples of `name` whose labels include `labels`. */
 function find(text: string, name: string, labels: Record<string, string> = {}): Sample[] {
   return samples(text).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+}
+
+/** Every job of `start` on a schedule that does not come round during a test. */
+const NO_FIRES = Object.fromEntries(['OUTBOUND', 'INBOUND', 'STATS', 'TARIFFS', 'OPERATORS', 'SHORT_LINKS'].map((j) => [`SMSC_SCHEDULE_${j}`, '0 0 1 1 *']));
+
+/** Everything the warehouse-derived gauges read, as another session can lock it. */
+const READ_TABLES = ['smsc.sync_runs', 'smsc_internal.api_requests'];
+
+/** A session of its own that holds ACCESS EXCLUSIVE locks on `tables` until release(). */
+async function lockTables(url: string, tables: readonly string[]): Promise<{ release(): Promise<void> }> {
+  const session = new pg.Client({ connectionString: url });
+  await session.connect();
+  await session.query('BEGIN');
+  await session.query(`LOCK TABLE ${tables.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+  return {
+    async release() {
+      await session.query('ROLLBACK');
+      await session.end();
+    },
+  };
 }
 
 async function scrape(port: number): Promise<string> {
@@ -93,4 +117,120 @@ describe('requests and the process', () => {
       await http.close();
     }
   });
+});
+
+describe('smsc-sync start restarted', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('metrics_restart');
+    sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), world: { historyDays: 3, futureDays: 0, messagesPerDay: 50 } });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  itNeedsServer('the CLI process reaches the warehouse through DATABASE_URL, and a second session locks its tables')(
+    'serves the last successes of the warehouse from its first scrape, and answers while the database is locked',
+    async () => {
+      // An earlier process synced (this test process stands in for it).
+      const synced = await runSync({ config: sandboxConfig(sandbox), warehouse: database.warehouse, logger: testLogger, streams: ['outbound', 'inbound', 'tariffs'], clock: sandbox.clock });
+      expect(synced.map((s) => s.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      const start = cli(['start'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo', SMSC_BASE_URL: sandbox.url, DATABASE_URL: database.url!, SMSC_HTTP_PORT: '0', ...NO_FIRES }, sandbox);
+      try {
+        let port = 0;
+        await until(() => (port = Number(start.logs().find((l) => l.msg === 'http listening (/healthz, /metrics)')?.port ?? 0)) > 0, 30_000, `start to listen: ${start.output()}`);
+        const text = await scrape(port);
+
+        const db = database.warehouse.db;
+        const succeeded = await sql<{ stream: string; at: Date }>`
+          SELECT stream, max(finished_at) AS at FROM smsc.sync_runs WHERE account = 'demo' AND outcome = 'succeeded' GROUP BY stream`.execute(db);
+        expect(succeeded.rows.map((r) => r.stream).sort()).toEqual(['inbound', 'outbound', 'tariffs']);
+        expect(find(text, 'smsc_sync_last_success_timestamp_seconds').map((s) => [s.labels.account, s.labels.stream, s.value]).sort()).toEqual(
+          succeeded.rows.map((r) => ['demo', r.stream, new Date(r.at).getTime() / 1000]).sort(),
+        );
+        // The earlier process's history requests count against this hour's 30.
+        const history = sandbox.requests.filter((r) => r.endpoint === 'get_messages').length;
+        expect(history).toBeGreaterThan(0);
+        expect(find(text, 'smsc_sync_history_requests_remaining')).toEqual([{ name: 'smsc_sync_history_requests_remaining', labels: { account: 'demo' }, value: 30 - history }]);
+        expect(find(text, 'process_cpu_seconds_total')).toHaveLength(1);
+
+        // Another session locks what the gauges are read from: scrapes answer from memory, with
+        // the same values, and /healthz (which reads no table) stays healthy.
+        const lock = await lockTables(database.url!, READ_TABLES);
+        try {
+          for (let i = 0; i < 3; i++) {
+            const locked = await scrape(port);
+            expect(find(locked, 'smsc_sync_last_success_timestamp_seconds')).toEqual(find(text, 'smsc_sync_last_success_timestamp_seconds'));
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          const health = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) });
+          expect(health.status).toBe(200);
+        } finally {
+          await lock.release();
+        }
+      } finally {
+        start.child.kill('SIGTERM');
+        expect((await start.exit).code).toBe(0);
+      }
+    },
+  );
+});
+
+describe('the warehouse read in the background', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('metrics_refresh');
+    sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), world: { historyDays: 3, futureDays: 0, messagesPerDay: 50 } });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  itNeedsServer('a second session locks the tables the gauges are read from')(
+    'a refresh that cannot read gives up at its timeout, one at a time, and the scrape answers with the values read last',
+    async () => {
+      const config = sandboxConfig(sandbox);
+      await runSync({ config, warehouse: database.warehouse, logger: testLogger, streams: ['tariffs'], clock: sandbox.clock });
+      const metrics = new Metrics({ db: database.warehouse.db, accounts: config.accounts, refreshIntervalMs: 100, refreshTimeoutMs: 1000 });
+      await metrics.startRefreshing();
+      const http = await startHttp({ port: 0, host: '127.0.0.1', metrics, health: async () => undefined });
+      try {
+        const before = await scrape(http.port);
+        const [refreshed] = find(before, 'smsc_sync_metrics_refresh_timestamp_seconds');
+        expect(refreshed!.value).toBeGreaterThan(0);
+        expect(find(before, 'smsc_sync_metrics_refresh_failures_total')[0]!.value).toBe(0);
+        expect(find(before, 'smsc_sync_last_success_timestamp_seconds', { stream: 'tariffs' })).toHaveLength(1);
+
+        const lock = await lockTables(database.url!, READ_TABLES);
+        try {
+          // Refreshes every 100 ms against a lock held for seconds: never more than one of them
+          // waits for it (the next waits for the one under way instead of piling up).
+          const waiting = () =>
+            sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'smsc.sync_runs'::regclass`.execute(database.warehouse.db);
+          let failures = 0;
+          await until(async () => {
+            expect((await waiting()).rows[0]!.n).toBeLessThanOrEqual(1);
+            const text = await scrape(http.port);
+            failures = find(text, 'smsc_sync_metrics_refresh_failures_total')[0]!.value;
+            expect(find(text, 'smsc_sync_metrics_refresh_timestamp_seconds')).toEqual([refreshed]);
+            expect(find(text, 'smsc_sync_last_success_timestamp_seconds')).toEqual(find(before, 'smsc_sync_last_success_timestamp_seconds'));
+            return failures >= 2;
+          }, 30_000, 'two refreshes to fail on the lock');
+          expect(await metrics.refresh()).toBe(false);
+        } finally {
+          await lock.release();
+        }
+        expect(await metrics.refresh()).toBe(true);
+        const after = await scrape(http.port);
+        expect(find(after, 'smsc_sync_metrics_refresh_timestamp_seconds')[0]!.value).toBeGreaterThan(refreshed!.value);
+      } finally {
+        metrics.stopRefreshing();
+        await http.close();
+      }
+    },
+  );
 });

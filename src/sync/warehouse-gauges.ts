@@ -1,0 +1,58 @@
+// What /metrics reports from the warehouse rather than from the process's own memory: every
+// replica's successes and the shared quota ledger. Read in one short read-only transaction
+// with its own statement and lock timeouts, in the background (Metrics.refresh), never while
+// a scrape waits.
+import { type Kysely, sql } from 'kysely';
+import type { AccountConfig } from '../config.ts';
+import type { Clock } from '../sandbox/clock.ts';
+import { quotaKey } from '../smsc/credentials.ts';
+import { QuotaLedger } from '../smsc/quota-ledger.ts';
+import { STREAM_NAMES } from '../streams/index.ts';
+import type { Warehouse } from '../warehouse/schema.ts';
+
+/** What the gauges need of a configured account. */
+export type GaugeAccount = Pick<AccountConfig, 'name' | 'baseUrl' | 'login' | 'apikey'>;
+
+export interface WarehouseGauges {
+  /** When each (account, stream) last finished a run successfully (ms); absent: never. */
+  readonly lastSuccess: readonly { readonly account: string; readonly stream: string; readonly at: number }[];
+  /** History (get_messages) requests left in the rolling hour, by account. */
+  readonly historyRemaining: readonly { readonly account: string; readonly remaining: number }[];
+}
+
+/**
+ * Reads the gauges of `accounts`; each statement, and each lock wait, gives up after
+ * `timeoutMs` (the transaction then fails and the caller keeps what it had).
+ */
+export async function readWarehouseGauges(db: Kysely<Warehouse>, accounts: readonly GaugeAccount[], clock: Clock, timeoutMs: number): Promise<WarehouseGauges> {
+  const names = accounts.map((a) => a.name);
+  return db.transaction().execute(async (trx) => {
+    await sql`SET TRANSACTION READ ONLY`.execute(trx);
+    const ms = String(Math.max(1, Math.round(timeoutMs)));
+    await sql`SELECT set_config('statement_timeout', ${ms}, true), set_config('lock_timeout', ${ms}, true)`.execute(trx);
+    // max(finished_at) of the succeeded runs, read from the runs started within a day of the
+    // newest succeeded one (two short index scans instead of every run ever recorded): a run's
+    // finished_at is written just after it lets go of its lock, so an older run may finish a
+    // moment after a newer one started, but not a day after.
+    const success = await sql<{ account: string; stream: string; at: Date }>`
+      SELECT a.account, s.stream, r.at
+      FROM unnest(${names}::text[]) AS a(account)
+      CROSS JOIN unnest(${STREAM_NAMES}::text[]) AS s(stream)
+      CROSS JOIN LATERAL (
+        SELECT max(r.finished_at) AS at FROM smsc.sync_runs r
+        WHERE r.account = a.account AND r.stream = s.stream AND r.outcome = 'succeeded'
+          AND r.started_at >= (
+            SELECT n.started_at - interval '1 day' FROM smsc.sync_runs n
+            WHERE n.account = a.account AND n.stream = s.stream AND n.outcome = 'succeeded'
+            ORDER BY n.started_at DESC LIMIT 1)
+      ) r
+      WHERE r.at IS NOT NULL`.execute(trx);
+    const ledger = new QuotaLedger(trx, clock);
+    const historyRemaining: { account: string; remaining: number }[] = [];
+    for (const account of accounts) historyRemaining.push({ account: account.name, remaining: (await ledger.historyBudget(quotaKey(account))).remaining });
+    return {
+      lastSuccess: success.rows.map((r) => ({ account: r.account, stream: r.stream, at: new Date(r.at).getTime() })),
+      historyRemaining,
+    };
+  });
+}
