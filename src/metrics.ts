@@ -1,11 +1,12 @@
 // Prometheus metrics of `smsc-sync start` (served on /metrics): requests by endpoint and
-// outcome, rows written and run durations counted in memory as runs end; the last success per
+// outcome, runs under way, rows written and run durations counted in memory; the last success per
 // stream and the history quota left read from the warehouse in the background
 // (startRefreshing), so that a scrape answers from memory at once whatever the database does.
 import type { Kysely } from 'kysely';
 import client from 'prom-client';
 import type { Logger } from './logger.ts';
 import { type Clock, systemClock } from './sandbox/clock.ts';
+import { STREAM_NAMES } from './streams/index.ts';
 import type { RunSummary } from './sync/run-stream.ts';
 import { type GaugeAccount, readWarehouseGauges } from './sync/warehouse-gauges.ts';
 import type { Warehouse } from './warehouse/schema.ts';
@@ -49,6 +50,12 @@ export class Metrics {
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900],
     registers: [this.registry],
   });
+  readonly runsInProgress = new client.Gauge({
+    name: 'smsc_sync_runs_in_progress',
+    help: 'Stream runs under way in this process (holding their lock), by account and stream.',
+    labelNames: ['account', 'stream'] as const,
+    registers: [this.registry],
+  });
   readonly lastSuccess = new client.Gauge({
     name: 'smsc_sync_last_success_timestamp_seconds',
     help: 'When each stream last finished a run successfully, on any replica (Unix time).',
@@ -87,6 +94,8 @@ export class Metrics {
     // Under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …):
     // stock Node.js dashboards and alerts look for those.
     client.collectDefaultMetrics({ register: this.registry });
+    // 0 rather than absent for the streams of every configured account: nothing under way.
+    for (const account of options.accounts ?? []) for (const stream of STREAM_NAMES) this.runsInProgress.set({ account: account.name, stream }, 0);
   }
 
   /** `outcome`: 'ok', 'error_N' or 'failed', as the client reports it. */
@@ -94,6 +103,17 @@ export class Metrics {
     // Error 3 ("nothing found") is SMSC's answer for an empty history or an unknown number:
     // an answer, not a failure, so an idle account does not look like a failing one.
     this.requests.inc({ account, endpoint, outcome: outcome === 'error_3' ? 'ok' : outcome });
+  }
+
+  /** A run of this process took its (account, stream) lock; call what it returns when the run ends. */
+  runStarted(account: string, stream: string): () => void {
+    this.runsInProgress.inc({ account, stream });
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.runsInProgress.dec({ account, stream });
+    };
   }
 
   recordRun(s: RunSummary): void {

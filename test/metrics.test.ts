@@ -234,3 +234,41 @@ describe('the warehouse read in the background', () => {
     },
   );
 });
+
+describe('runs in progress', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('metrics_running');
+    sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), world: { historyDays: 3, futureDays: 0, messagesPerDay: 50 } });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  it('count the runs of this process under way, as sync_runs records them', async () => {
+    const config = sandboxConfig(sandbox);
+    const metrics = new Metrics({ accounts: config.accounts });
+    const http = await startHttp({ port: 0, host: '127.0.0.1', metrics, health: async () => undefined });
+    try {
+      const inProgress = async () => Object.fromEntries(find(await scrape(http.port), 'smsc_sync_runs_in_progress', { account: 'demo' }).map((s) => [s.labels.stream, s.value]));
+      const idle = { outbound: 0, inbound: 0, stats: 0, tariffs: 0, operators: 0, short_links: 0 };
+      expect(await inProgress()).toEqual(idle);
+
+      // The first history request answers late: the outbound run is under way meanwhile.
+      sandbox.faults.inject({ kind: 'slow', endpoint: 'get_messages', delayMs: 1500, count: 1 });
+      const sync = runSync({ config, warehouse: database.warehouse, logger: testLogger, streams: ['outbound'], clock: sandbox.clock, metrics });
+      await until(async () => (await inProgress()).outbound === 1, 10_000, 'the outbound run to be under way');
+      const recorded = await sql<{ stream: string; n: number }>`
+        SELECT stream, count(*)::int AS n FROM smsc.sync_runs WHERE account = 'demo' AND outcome = 'running' GROUP BY stream`.execute(database.warehouse.db);
+      expect(recorded.rows).toEqual([{ stream: 'outbound', n: 1 }]);
+      expect(await inProgress()).toEqual({ ...idle, outbound: 1 });
+
+      expect((await sync).map((s) => s.outcome)).toEqual(['succeeded']);
+      expect(await inProgress()).toEqual(idle);
+    } finally {
+      await http.close();
+    }
+  });
+});
