@@ -1,7 +1,8 @@
 // Prometheus metrics of `smsc-sync start` (served on /metrics): requests by endpoint and
-// outcome, runs under way, rows written and run durations counted in memory; the last success per
-// stream and the history quota left read from the warehouse in the background
-// (startRefreshing), so that a scrape answers from memory at once whatever the database does.
+// outcome, runs under way, rows written and run durations counted in memory; the last success
+// per stream, the history quota left, SMSC's holds and the age of the newest data read from
+// the warehouse in the background (startRefreshing), so that a scrape answers from memory at
+// once whatever the database does.
 import type { Kysely } from 'kysely';
 import client from 'prom-client';
 import type { Logger } from './logger.ts';
@@ -12,7 +13,7 @@ import { type GaugeAccount, readWarehouseGauges } from './sync/warehouse-gauges.
 import type { Warehouse } from './warehouse/schema.ts';
 
 export interface MetricsOptions {
-  /** The warehouse the last successes and the quota are read from; without it those gauges stay empty. */
+  /** The warehouse the last successes, the quota, the holds and the newest rows are read from; without it those gauges stay empty. */
   readonly db?: Kysely<Warehouse>;
   /** The configured accounts, whose gauges are read. (Default: none) */
   readonly accounts?: readonly GaugeAccount[];
@@ -68,6 +69,13 @@ export class Metrics {
     labelNames: ['account'] as const,
     registers: [this.registry],
   });
+  readonly held = new client.Gauge({
+    name: 'smsc_sync_account_held',
+    help: 'Accounts SMSC stopped: 1 while a hold after error 2 (wrong credentials) or 4 (address blocked) lasts, by account and error code.',
+    labelNames: ['account', 'error_code'] as const,
+    registers: [this.registry],
+  });
+  readonly newestRowAge: client.Gauge<'account' | 'stream'>;
   readonly refreshedAt = new client.Gauge({
     name: 'smsc_sync_metrics_refresh_timestamp_seconds',
     help: 'When the gauges read from the warehouse were last read successfully (Unix time; 0: never).',
@@ -83,6 +91,8 @@ export class Metrics {
   readonly #clock: Clock;
   /** Last success (ms) by `account\nstream`: the newer of this process's and the warehouse's. */
   readonly #successes = new Map<string, number>();
+  /** Instant (ms) of each stream's newest data, by account, as last read. */
+  #newestRows: readonly { readonly account: string; readonly stream: string; readonly at: number }[] = [];
   #refreshing: Promise<boolean> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
@@ -91,6 +101,18 @@ export class Metrics {
   constructor(options: MetricsOptions = {}) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.newestRowAge = new client.Gauge({
+      name: 'smsc_sync_newest_row_age_seconds',
+      help: "Age of each stream's newest data in the warehouse, by account: outbound since the newest message's send time, inbound since the newest reply's receipt, stats since the start of the newest day, short_links since the newest snapshot.",
+      labelNames: ['account', 'stream'] as const,
+      registers: [this.registry],
+      // The age at the moment of the scrape, from the instants read last (no database here).
+      collect: () => {
+        this.newestRowAge.reset();
+        const now = this.#clock.now();
+        for (const r of this.#newestRows) this.newestRowAge.set({ account: r.account, stream: r.stream }, (now - r.at) / 1000);
+      },
+    });
     // Under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …):
     // stock Node.js dashboards and alerts look for those.
     client.collectDefaultMetrics({ register: this.registry });
@@ -166,6 +188,9 @@ export class Metrics {
       const read = await readWarehouseGauges(db, accounts, this.#clock, this.#timeoutMs);
       for (const s of read.lastSuccess) this.#success(s.account, s.stream, s.at);
       for (const q of read.historyRemaining) this.quotaRemaining.set({ account: q.account }, q.remaining);
+      this.held.reset();
+      for (const h of read.holds) this.held.set({ account: h.account, error_code: String(h.errorCode) }, 1);
+      this.#newestRows = read.newestRows;
       this.refreshedAt.set(this.#clock.now() / 1000);
       if (this.#failing) logger?.info('the warehouse answers again; /metrics serves fresh values');
       this.#failing = false;

@@ -10,7 +10,8 @@ import { startHttp } from '../src/scheduler/http.ts';
 import { runSync } from '../src/sync/sync.ts';
 import type { TestDatabase } from './helpers/database.ts';
 import { itNeedsServer } from './helpers/needs-server.ts';
-import { sandboxConfig, testLogger } from './helpers/sync.ts';
+import { zoneDayStart } from './helpers/oracle.ts';
+import { sandboxConfig, syncOnce, testLogger } from './helpers/sync.ts';
 import { migratedDatabase } from './helpers/warehouse.ts';
 import { cli, until } from './runs/processes.ts';
 
@@ -41,7 +42,15 @@ function find(text: string, name: string, labels: Record<string, string> = {}): 
 const NO_FIRES = Object.fromEntries(['OUTBOUND', 'INBOUND', 'STATS', 'TARIFFS', 'OPERATORS', 'SHORT_LINKS'].map((j) => [`SMSC_SCHEDULE_${j}`, '0 0 1 1 *']));
 
 /** Everything the warehouse-derived gauges read, as another session can lock it. */
-const READ_TABLES = ['smsc.sync_runs', 'smsc_internal.api_requests'];
+const READ_TABLES = [
+  'smsc.sync_runs',
+  'smsc_internal.api_requests',
+  'smsc_internal.account_holds',
+  'smsc.outbound_messages',
+  'smsc.inbound_messages',
+  'smsc.daily_stats',
+  'smsc.short_link_clicks',
+];
 
 /** A session of its own that holds ACCESS EXCLUSIVE locks on `tables` until release(). */
 async function lockTables(url: string, tables: readonly string[]): Promise<{ release(): Promise<void> }> {
@@ -155,6 +164,14 @@ describe('smsc-sync start restarted', () => {
         expect(history).toBeGreaterThan(0);
         expect(find(text, 'smsc_sync_history_requests_remaining')).toEqual([{ name: 'smsc_sync_history_requests_remaining', labels: { account: 'demo' }, value: 30 - history }]);
         expect(find(text, 'process_cpu_seconds_total')).toHaveLength(1);
+        // Its clock is the emulator's (standing still): the ages are exact.
+        const now = sandbox.clock.now();
+        expect(find(text, 'smsc_sync_newest_row_age_seconds').map((s) => [s.labels.stream, s.value]).sort()).toEqual([
+          ['inbound', (now - Math.max(...sandbox.world.repliesAt('demo', now).map((r) => r.receivedTs))) / 1000],
+          ['outbound', (now - Math.max(...sandbox.world.truth('demo', now).map((v) => v.message.sendTs))) / 1000],
+        ]);
+        expect(find(text, 'smsc_sync_runs_in_progress').map((s) => s.value)).toEqual([0, 0, 0, 0, 0, 0]);
+        expect(find(text, 'smsc_sync_account_held')).toEqual([]);
 
         // Another session locks what the gauges are read from: scrapes answer from memory, with
         // the same values, and /healthz (which reads no table) stays healthy.
@@ -268,6 +285,95 @@ describe('runs in progress', () => {
       expect((await sync).map((s) => s.outcome)).toEqual(['succeeded']);
       expect(await inProgress()).toEqual(idle);
     } finally {
+      await http.close();
+    }
+  });
+});
+
+describe('holds and the age of the newest data', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('metrics_gauges');
+    sandbox = await startSandbox({
+      clock: new SandboxClock({ speed: 0 }),
+      world: {
+        historyDays: 3,
+        futureDays: 0,
+        messagesPerDay: 200,
+        accounts: [
+          { login: 'demo', password: 'demo', subLogins: ['demo-shop'], shortLinks: [{ id: 145142, url: 'https://romashka.example/sale', short: 'https://smsc.ru/l/aB3dE' }] },
+          { login: 'refused', password: 'refused-pass' },
+          { login: 'blocked', password: 'blocked-pass' },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  it('report the accounts SMSC holds with the error code, and how old each stream\'s newest row is', async () => {
+    const base = sandboxConfig(sandbox).accounts[0]!;
+    const demo = { ...base, shortLinks: [{ id: 145142 }] };
+    const refused = { ...base, name: 'refused', login: 'refused', password: 'not-the-password' };
+    const blocked = { ...base, name: 'blocked', login: 'blocked', password: 'blocked-pass' };
+    // SMSC blocks the address (error 4) at blocked's first request, and refuses refused's password (error 2).
+    sandbox.faults.inject({ kind: 'error', code: 4, endpoint: 'get_price', count: 1 });
+    expect((await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'], config: { accounts: [blocked] } })).map((s) => s.outcome)).toEqual(['failed']);
+    expect((await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'], config: { accounts: [refused] } })).map((s) => s.outcome)).toEqual(['failed']);
+    expect(sandbox.requests.filter((r) => r.login !== 'demo').map((r) => [r.login, r.outcome])).toEqual([
+      ['blocked', 'fault error'],
+      ['refused', 'error 2'],
+    ]);
+    const streams = ['outbound', 'inbound', 'stats', 'short_links', 'tariffs'];
+    const synced = await syncOnce(sandbox, database.warehouse, { streams, config: { accounts: [demo] } });
+    // (stats reads yesterday and today first, then the quota of 3 a minute defers the walk back.)
+    expect(synced.map((s) => [s.stream, s.outcome])).toEqual([
+      ['outbound', 'succeeded'],
+      ['inbound', 'succeeded'],
+      ['stats', 'deferred'],
+      ['short_links', 'succeeded'],
+      ['tariffs', 'succeeded'],
+    ]);
+
+    const accounts = [demo, refused, blocked];
+    const metrics = new Metrics({ db: database.warehouse.db, accounts, clock: sandbox.clock });
+    await metrics.startRefreshing();
+    const http = await startHttp({ port: 0, host: '127.0.0.1', metrics, health: async () => undefined });
+    try {
+      const text = await scrape(http.port);
+      expect(find(text, 'smsc_sync_account_held').map((s) => [s.labels.account, s.labels.error_code, s.value]).sort()).toEqual([
+        ['blocked', '4', 1],
+        ['refused', '2', 1],
+      ]);
+
+      // The emulator's truth: the newest message sent, the newest reply received, today (the
+      // stats' newest day, from midnight Moscow), and the snapshot just taken.
+      const now = sandbox.clock.now();
+      const newestSent = Math.max(...sandbox.world.truth('demo', now).map((v) => v.message.sendTs));
+      const replies = sandbox.world.repliesAt('demo', now);
+      expect(replies.length).toBeGreaterThan(0);
+      const newestReply = Math.max(...replies.map((r) => r.receivedTs));
+      expect(find(text, 'smsc_sync_newest_row_age_seconds').map((s) => [s.labels.account, s.labels.stream, s.value]).sort()).toEqual([
+        ['demo', 'inbound', (now - newestReply) / 1000],
+        ['demo', 'outbound', (now - newestSent) / 1000],
+        ['demo', 'short_links', 0],
+        ['demo', 'stats', (now - zoneDayStart(now, 'Europe/Moscow')) / 1000],
+      ]);
+
+      // The age is taken at the scrape, from the instants read last: an hour later, an hour older.
+      sandbox.clock.advance(3_600_000);
+      const later = await scrape(http.port);
+      expect(find(later, 'smsc_sync_newest_row_age_seconds', { stream: 'short_links' })[0]!.value).toBe(3600);
+      // SMSC's block (error 4) is over 35 minutes after it came; a wrong password stays wrong.
+      expect(await metrics.refresh()).toBe(true);
+      const read = await scrape(http.port);
+      expect(find(read, 'smsc_sync_account_held').map((s) => [s.labels.account, s.labels.error_code, s.value])).toEqual([['refused', '2', 1]]);
+      expect(find(read, 'smsc_sync_newest_row_age_seconds', { stream: 'short_links' })[0]!.value).toBe(3600);
+    } finally {
+      metrics.stopRefreshing();
       await http.close();
     }
   });
