@@ -4,7 +4,7 @@ import { SlowFirstSequencer } from './test/slow-first-sequencer.ts';
 // Every test runs on PostgreSQL (test/global-setup.ts finds or starts one); the tests that
 // touch the warehouse run a second time on embedded PGlite, the default warehouse of a user
 // without DATABASE_URL.
-const WAREHOUSE_TESTS = ['test/harness.test.ts', 'test/warehouse/**/*.test.ts', 'test/smsc/client.test.ts', 'test/streams/**/*.test.ts', 'test/scheduler/**/*.test.ts', 'test/sync/**/*.test.ts', 'test/reliability/**/*.test.ts'];
+const WAREHOUSE_TESTS = ['test/harness.test.ts', 'test/metrics.test.ts', 'test/warehouse/**/*.test.ts', 'test/smsc/client.test.ts', 'test/streams/**/*.test.ts', 'test/scheduler/**/*.test.ts', 'test/sync/**/*.test.ts', 'test/reliability/**/*.test.ts'];
 
 // Files none of whose tests can run on PGlite, which lives inside the test process: they run in
 // the postgres project only. (A single such test in a file is skipped there with its reason,

@@ -12,7 +12,6 @@ import { SandboxClock, systemClock } from './sandbox/clock.ts';
 import { startSandbox } from './sandbox/server.ts';
 import { startHttp } from './scheduler/http.ts';
 import { Scheduler, schedulerHealth } from './scheduler/scheduler.ts';
-import { QuotaLedger } from './smsc/quota-ledger.ts';
 import { STREAM_NAMES } from './streams/index.ts';
 import { formatProgress, runBackfill } from './sync/backfill.ts';
 import { checkAccounts, formatChecks } from './sync/check.ts';
@@ -113,10 +112,11 @@ program
         logger.info({ signal: early }, 'stopped during start-up, before any job was scheduled');
         return;
       }
-      const ledger = new QuotaLedger(warehouse.db, systemClock);
-      const metrics = new Metrics(ledger, config.accounts);
+      const metrics = new Metrics({ db: warehouse.db, accounts: config.accounts, logger });
       const scheduler = new Scheduler({ config, warehouse, logger, metrics });
       scheduler.start();
+      // The warehouse's gauges are read before listening: the first scrape already has them.
+      if (config.httpPort !== undefined) await metrics.startRefreshing();
       const http =
         config.httpPort === undefined
           ? undefined
@@ -136,6 +136,7 @@ program
       process.once('SIGTERM', again);
       process.once('SIGINT', again);
       const stopped = await scheduler.stop(config.stopTimeoutMs);
+      metrics.stopRefreshing();
       await http?.close();
       if (!stopped.finished) {
         // What still runs holds no page that could half-commit: a transaction not committed

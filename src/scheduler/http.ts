@@ -1,5 +1,6 @@
 // `start`'s HTTP listener (SMSC_HTTP_PORT): /healthz answers 200 only while the scheduler
-// runs and the database answers; /metrics serves Prometheus metrics.
+// runs and the database answers; /metrics serves Prometheus metrics from memory (the gauges
+// read from the warehouse are refreshed in the background: a scrape never waits for it).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from '../metrics.ts';

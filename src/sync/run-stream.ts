@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { type Kysely, sql } from 'kysely';
 import type { AccountConfig } from '../config.ts';
 import { type Logger, scrubText } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Clock } from '../sandbox/clock.ts';
 import type { SmscClient } from '../smsc/client.ts';
 import { emptyTotals, type Stream, type StreamOptions, type StreamTotals } from '../streams/stream.ts';
@@ -36,6 +37,8 @@ export interface RunStreamDeps {
   readonly account: AccountConfig;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Told when the run takes its lock and when it ends (smsc_sync_runs_in_progress). */
+  readonly metrics?: Pick<Metrics, 'runStarted'> | undefined;
 }
 
 /** Written into sync_runs.error for runs left `running` by a process that ended. */
@@ -90,6 +93,7 @@ async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: Stream
           .execute();
         return { ...base, ...totals, outcome: 'skipped', warnings: ['another process is running this stream'] } as const;
       }
+      const ended = deps.metrics?.runStarted(account, stream.name);
       try {
         await session.db
           .insertInto('smsc.sync_runs')
@@ -108,6 +112,7 @@ async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: Stream
         const warnings = [...(result.warnings ?? []), ...(stopped ? ['stopped by a signal after the page in flight; resumes next run'] : [])];
         return { ...base, ...totals, outcome: result.deferredUntil || stopped ? 'deferred' : 'succeeded', deferredUntil: result.deferredUntil, warnings } as const;
       } finally {
+        ended?.();
         await lock.release();
       }
     });

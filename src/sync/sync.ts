@@ -69,7 +69,7 @@ export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
       try {
         for (const stream of streams) {
           if (options.signal?.aborted) break;
-          const summary = await runStream({ warehouse: options.warehouse, api, account, clock, logger: options.logger }, stream, {
+          const summary = await runStream({ warehouse: options.warehouse, api, account, clock, logger: options.logger, metrics }, stream, {
               since: options.since,
               statusWindowHours: options.config.statusWindowHours,
               statsElectronic: options.config.statsElectronic,

@@ -9,7 +9,6 @@ import { SandboxClock } from '../../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { startHttp } from '../../src/scheduler/http.ts';
 import { Scheduler, schedulerHealth } from '../../src/scheduler/scheduler.ts';
-import { QuotaLedger } from '../../src/smsc/quota-ledger.ts';
 import { readStatus } from '../../src/sync/status.ts';
 import { runSync } from '../../src/sync/sync.ts';
 import { openWarehouse } from '../../src/warehouse/database.ts';
@@ -182,11 +181,11 @@ describe('/metrics and /healthz', () => {
 
   it('serve the named metrics, and health goes 503 when the database does not answer', async () => {
     const config = sandboxConfig(sandbox);
-    const ledger = new QuotaLedger(database.warehouse.db, sandbox.clock);
-    const metrics = new Metrics(ledger, config.accounts);
+    const metrics = new Metrics({ db: database.warehouse.db, accounts: config.accounts, clock: sandbox.clock });
     const scheduler = new Scheduler({ config, warehouse: database.warehouse, logger: testLogger, metrics, clock: sandbox.clock, jobs: [] });
     scheduler.start();
     await runSync({ config, warehouse: database.warehouse, logger: testLogger, streams: ['tariffs'], clock: sandbox.clock, metrics });
+    await metrics.startRefreshing();
     const http = await startHttp({ port: 0, host: '127.0.0.1', metrics, health: schedulerHealth(scheduler, database.warehouse.db) });
     try {
       const health = await fetch(`http://127.0.0.1:${http.port}/healthz`);
@@ -210,6 +209,7 @@ describe('/metrics and /healthz', () => {
       await scheduler.stop();
       expect((await fetch(`http://127.0.0.1:${http.port}/healthz`)).status).toBe(503);
     } finally {
+      metrics.stopRefreshing();
       await http.close();
     }
   });
