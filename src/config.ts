@@ -40,6 +40,8 @@ export interface Config {
   readonly operatorTtlDays: number;
   /** Cron expressions that replace jobs' defaults, by job name (SMSC_SCHEDULE_<NAME>). */
   readonly schedules: Readonly<Record<string, string>>;
+  /** `start` runs every job once for every account shortly after it starts (SMSC_RUN_ON_START). (Default: true) */
+  readonly runOnStart: boolean;
   /** Port of `start`'s /healthz and /metrics; undefined: no listener. */
   readonly httpPort: number | undefined;
   /**
@@ -92,6 +94,7 @@ export function configWithDefaults(accounts: readonly AccountConfig[], overrides
     statsElectronic: false,
     operatorTtlDays: DEFAULT_OPERATOR_TTL_DAYS,
     schedules: {},
+    runOnStart: true,
     httpPort: undefined,
     maxConcurrentRuns: DEFAULT_MAX_CONCURRENT_RUNS,
     requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_S * 1000,
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const statsElectronic = flag('SMSC_STATS_ELECTRONIC', vars.SMSC_STATS_ELECTRONIC, problems);
   const shortLinks = vars.SMSC_SHORT_LINKS ? parseShortLinks('SMSC_SHORT_LINKS', vars.SMSC_SHORT_LINKS, problems) : undefined;
   const schedules = readSchedules(vars, problems);
+  const runOnStart = vars.SMSC_RUN_ON_START === undefined || vars.SMSC_RUN_ON_START === '' ? true : flag('SMSC_RUN_ON_START', vars.SMSC_RUN_ON_START, problems);
   const httpPort = vars.SMSC_HTTP_PORT ? port('SMSC_HTTP_PORT', vars.SMSC_HTTP_PORT, problems) : undefined;
   const maxConcurrentRuns = wholeNumber('SMSC_MAX_CONCURRENT_RUNS', vars.SMSC_MAX_CONCURRENT_RUNS, DEFAULT_MAX_CONCURRENT_RUNS, 1, 64, problems);
   const seconds = (name: string, fallback: number, max: number) => positiveNumber(name, vars[name], fallback, problems, max) * 1000;
@@ -200,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     statsElectronic,
     operatorTtlDays,
     schedules: Object.freeze(schedules),
+    runOnStart,
     httpPort,
     maxConcurrentRuns,
     requestTimeoutMs,

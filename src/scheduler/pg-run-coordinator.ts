@@ -73,12 +73,24 @@ export class PgRunCoordinator implements RunCoordinator {
   pending = 0;
 
   async shouldRun(key: string): Promise<boolean> {
+    return this.#decide(key, undefined);
+  }
+
+  /**
+   * Like shouldRun, for a key claimed again and again (`startup:<job>:<account>`): won when no
+   * replica has claimed it within the last `renewAfterMs`.
+   */
+  shouldRunUnlessRecent(key: string, renewAfterMs: number): Promise<boolean> {
+    return this.#decide(key, renewAfterMs);
+  }
+
+  async #decide(key: string, renewAfterMs: number | undefined): Promise<boolean> {
     this.pending += 1;
     try {
       await this.#permits?.acquire();
       let claimed = false;
       try {
-        claimed = !this.#signal?.aborted && (await this.#claim(key));
+        claimed = !this.#signal?.aborted && (await this.#claim(key, renewAfterMs));
       } finally {
         if (claimed) this.#held.add(key);
         else this.#permits?.release();
@@ -89,12 +101,19 @@ export class PgRunCoordinator implements RunCoordinator {
     }
   }
 
-  async #claim(key: string): Promise<boolean> {
+  async #claim(key: string, renewAfterMs: number | undefined): Promise<boolean> {
     const now = new Date(this.#clock.now());
     const claimed = await this.#db
       .insertInto('smsc_internal.cron_fires')
       .values({ key, claimed_by: this.#replica, claimed_at: now })
-      .onConflict((oc) => oc.column('key').doNothing())
+      .onConflict((oc) =>
+        renewAfterMs === undefined
+          ? oc.column('key').doNothing()
+          : oc
+              .column('key')
+              .doUpdateSet({ claimed_by: this.#replica, claimed_at: now, finished_at: null })
+              .where('smsc_internal.cron_fires.claimed_at', '<', new Date(now.getTime() - renewAfterMs)),
+      )
       .returning('key')
       .executeTakeFirst();
     if (now.getTime() - this.#lastPrune > PRUNE_EVERY_MS) {

@@ -48,6 +48,10 @@ export interface StopResult {
 
 /** A resume earlier than this after its deferral is moved to this (no tight loop). */
 const MIN_RESUME_DELAY_MS = 1000;
+/** The start-up runs (SMSC_RUN_ON_START) come this long after start(). */
+const START_UP_DELAY_MS = 2000;
+/** Replicas started within this long of each other run the start-up runs once between them. */
+const START_UP_WINDOW_MS = 10 * 60_000;
 
 export class Scheduler {
   readonly #options: SchedulerOptions;
@@ -122,7 +126,39 @@ export class Scheduler {
       }
     }
     this.#running = true;
-    logger.info({ jobs: this.schedules(), accounts: config.accounts.map((a) => a.name), maxConcurrentRuns: config.maxConcurrentRuns }, 'scheduler started');
+    logger.info({ jobs: this.schedules(), accounts: config.accounts.map((a) => a.name), maxConcurrentRuns: config.maxConcurrentRuns, runOnStart: config.runOnStart }, 'scheduler started');
+    // Without this a fresh installation would wait for each job's first fire (tariffs at
+    // 03:17, short links at 23:55). Claimed like fires, so replicas started together run
+    // each once.
+    if (config.runOnStart) {
+      const timer = setTimeout(() => {
+        this.#resumes.delete(timer);
+        for (const { job, streams } of this.schedules()) {
+          for (const account of config.accounts) void this.#claimAndFire(`startup:${job}:${account.name}`, job, account.name, streams, 'start-up run', START_UP_WINDOW_MS);
+        }
+      }, START_UP_DELAY_MS);
+      timer.unref();
+      this.#resumes.add(timer);
+    }
+  }
+
+  /** Runs the job once if this replica wins `claim` (start-up runs, resumes of deferred runs). */
+  async #claimAndFire(claim: string, job: string, account: string, streams: readonly string[], what: string, renewAfterMs?: number): Promise<boolean> {
+    if (this.#stop.signal.aborted || this.#inFlight.has(`${job}:${account}`)) return false;
+    try {
+      const won = renewAfterMs === undefined ? await this.#coordinator.shouldRun(claim) : await this.#coordinator.shouldRunUnlessRecent(claim, renewAfterMs);
+      if (!won) return false;
+      try {
+        this.#options.logger.info({ job: `${job}:${account}` }, what);
+        await this.#fire(job, account, streams);
+      } finally {
+        await this.#coordinator.onComplete(claim);
+      }
+      return true;
+    } catch (error) {
+      this.#options.logger.error({ err: error, job: `${job}:${account}` }, `${what} failed; the next fire retries`);
+      return false;
+    }
   }
 
   /** Resolves when no job is running (tests). */
@@ -189,21 +225,9 @@ export class Scheduler {
     const claim = `resume:${job}:${account}:${new Date(this.#clock.now() + delay).toISOString().slice(0, 19)}`;
     const timer = setTimeout(() => {
       this.#resumes.delete(timer);
-      if (this.#stop.signal.aborted || this.#inFlight.has(`${job}:${account}`)) return;
-      void (async () => {
-        try {
-          if (!(await this.#coordinator.shouldRun(claim))) return;
-          try {
-            this.resumes += 1;
-            this.#options.logger.info({ job: `${job}:${account}` }, 'resuming a deferred run at its retry time');
-            await this.#fire(job, account, streams);
-          } finally {
-            await this.#coordinator.onComplete(claim);
-          }
-        } catch (error) {
-          this.#options.logger.error({ err: error, job: `${job}:${account}` }, 'resuming a deferred run failed; the next fire retries');
-        }
-      })();
+      void this.#claimAndFire(claim, job, account, streams, 'resuming a deferred run at its retry time').then((ran) => {
+        if (ran) this.resumes += 1;
+      });
     }, delay);
     timer.unref();
     this.#resumes.add(timer);
