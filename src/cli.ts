@@ -83,12 +83,13 @@ program
         streams: opts.streams,
         since: opts.since,
         signal,
+        // A whole line per pass (a pass ends at each quota wait): a \r-redrawn line would run
+        // into the log lines printed meanwhile.
         onProgress: (p) => {
-          if (tty) process.stderr.write(`\r${formatProgress(p)}\x1b[K`);
-          else logger.info({ ...p }, formatProgress(p));
+          if (tty) process.stderr.write(`${formatProgress(p)}\n`);
+          else logger.info({ done: p.done, rows: p.rows, pages: p.pages, requestsLeft: p.requestsLeft, etaMs: p.etaMs, waitingUntil: p.waitingUntil?.toISOString(), streams: p.streams }, formatProgress(p));
         },
       });
-      if (tty) process.stderr.write('\n');
       if (!syncSucceeded(summaries)) process.exitCode = 1;
       if (stop.exitCode !== undefined) process.exitCode = stop.exitCode;
     });

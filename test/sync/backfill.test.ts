@@ -29,7 +29,13 @@ describe('backfill', () => {
     const config = sandboxConfig(sandbox, { statusWindowHours: 1 });
     await syncOnce(sandbox, database.warehouse, { streams: ['outbound'], since: new Date(zoneDayStart(T0, TZ)), config: { statusWindowHours: 1 } });
     const since = new Date(zoneDayStart(T0 - 3 * 24 * HOUR, TZ));
-    const progress: BackfillProgress[] = [];
+    const progress: (BackfillProgress & { at: number })[] = [];
+    // What the warehouse lacks per channel: the messages from since to the oldest held.
+    const oldestHeld = Number((await database.warehouse.db.selectFrom('smsc.outbound_messages').select((eb) => eb.fn.min('sent_at').as('t')).executeTakeFirstOrThrow()).t.valueOf());
+    const missing = sandbox.world.truth('demo', T0).filter((v) => v.message.sendTs >= since.getTime() && v.message.sendTs < oldestHeld);
+    const pagesNeeded = [0, 8].reduce((n, format) => n + Math.ceil(missing.filter((v) => (v.message.format === 8 ? 8 : 0) === format).length / 1000), 0);
+    expect(pagesNeeded).toBeGreaterThan(30);
+    const requestsBefore = sandbox.requests.length;
     const options = {
       config,
       warehouse: database.warehouse,
@@ -38,7 +44,7 @@ describe('backfill', () => {
       since,
       clock: sandbox.clock,
       client: { timeoutMs: 5000, minBackoffMs: 5, maxBackoffMs: 20 },
-      onProgress: (p: BackfillProgress) => progress.push(p),
+      onProgress: (p: BackfillProgress) => progress.push({ ...p, at: sandbox.clock.now() }),
       // Waiting for the next slot moves the emulator's clock instead of sleeping.
       sleepUntil: async (at: number) => sandbox.clock.set(at),
     };
@@ -52,7 +58,35 @@ describe('backfill', () => {
     expect(progress.filter((p) => p.waitingUntil).length).toBeGreaterThan(1);
     expect(progress.at(-1)).toMatchObject({ done: 1, etaMs: 0, waitingUntil: undefined });
     expect(progress[0]!.done).toBeLessThan(progress.at(-1)!.done);
-    expect(formatProgress(progress[0]!)).toMatch(/^backfill: \d+\.\d% of the period held, \d+ rows, \d+ pages, \d+ history requests left this hour, ETA /);
+    expect(formatProgress(progress[0]!)).toMatch(
+      /^backfill: \d+\.\d% of the period held \(outbound (\d+\.\d%|done), stats (\d+\.\d%|done)\), \d+ rows, \d+ pages, \d+ history requests left this hour, ETA /,
+    );
+    // Progress covers both streams: never 100% while one of them still walks.
+    for (const p of progress) {
+      expect(p.streams.map((s) => s.stream)).toEqual(['outbound', 'stats']);
+      if (p.streams.some((s) => !s.finished)) expect(p.done).toBeLessThan(1);
+      // The ETA never comes before the quota lets the waiting streams run again.
+      const wait = Math.max(0, ...p.streams.filter((s) => s.waitingUntil).map((s) => s.waitingUntil!.getTime() - p.at));
+      if (p.etaMs !== undefined && p.streams.some((s) => !s.finished)) expect(p.etaMs).toBeGreaterThanOrEqual(wait);
+    }
+
+    // Requests: once a stream finished, nothing more of its endpoint, while the other still
+    // walked (stats is done in minutes; outbound takes hours of its 30 an hour).
+    const sent = sandbox.requests.slice(requestsBefore);
+    const endpoints = { outbound: 'get_messages', stats: 'get_stat' } as const;
+    expect(progress.some((p) => p.streams.filter((s) => s.finished).length === 1)).toBe(true);
+    for (const [i, stream] of (['outbound', 'stats'] as const).entries()) {
+      const doneAt = progress.find((p) => p.streams[i]!.finished)!.at;
+      expect(sent.filter((r) => r.endpoint === endpoints[stream] && r.at > doneAt), stream).toEqual([]);
+    }
+    // History requests: the pages of what was missing, plus each outbound run's look at the
+    // newest page of each channel (2 per run), and no more.
+    const history = sent.filter((r) => r.endpoint === 'get_messages' && r.outcome === 'ok');
+    const outboundRuns =
+      Number((await database.warehouse.db.selectFrom('smsc.sync_runs').select((eb) => eb.fn.countAll().as('n')).where('stream', '=', 'outbound').executeTakeFirstOrThrow()).n) - 1;
+    expect(outboundRuns).toBeGreaterThan(1);
+    expect(history.length).toBeGreaterThanOrEqual(pagesNeeded);
+    expect(history.length).toBeLessThanOrEqual(pagesNeeded + 2 * outboundRuns);
 
     const now = sandbox.clock.now();
     await expectNoGapPerChannel(sandbox, database.warehouse, since.getTime());
