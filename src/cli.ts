@@ -69,7 +69,7 @@ program
         signal,
         onProgress: (p) => {
           if (tty) process.stderr.write(`\r${formatProgress(p)}\x1b[K`);
-          else logger.info({ ...p }, formatProgress(p));
+          else logger.info({ ...p, waitingUntil: p.waitingUntil?.toISOString() }, formatProgress(p));
         },
       });
       if (tty) process.stderr.write('\n');

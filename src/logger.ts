@@ -1,5 +1,6 @@
 // The pino root logger: JSON lines for machines, pino-pretty only on a terminal. Secrets are
 // scrubbed twice: by key name at any depth, and by value wherever a registered secret appears.
+// Every instant is written in ISO 8601.
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.ts';
 
@@ -10,6 +11,19 @@ const SECRET_KEYS = new Set(['psw', 'password', 'apikey', 'api_key', 'secret', '
 /** `psw=…`, `"apikey": "…"` and the like inside free text (error messages, bodies, URLs). */
 const SECRET_IN_TEXT = /\b(psw|password|apikey)(["']?\s*[=:]\s*["']?)([^&\s"',;]+)/gi;
 const REDACTED = '[REDACTED]';
+
+/**
+ * A Date written into text by `${date}` or String(date), `Mon Nov 23 2026 10:00:00 GMT+0000
+ * (Coordinated Universal Time)`, or by toUTCString(), `Mon, 23 Nov 2026 10:00:00 GMT`
+ * (node-cron's messages, a driver's or a library's error text).
+ */
+const DATE_IN_TEXT = new RegExp(
+  [
+    String.raw`\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{2} \d{4} \d{2}:\d{2}:\d{2} GMT[+-]\d{4}(?: \([^()]*\))?`,
+    String.raw`\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT\b`,
+  ].join('|'),
+  'g',
+);
 
 const knownSecrets = new Set<string>();
 
@@ -29,19 +43,33 @@ export function scrubText(text: string): string {
   return out.replace(SECRET_IN_TEXT, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`);
 }
 
-/** Deep copy of a log argument with secrets masked; errors become plain objects. */
+/** ISO 8601 for an instant; an invalid Date stays recognisable rather than throwing. */
+function isoOf(date: Date): string {
+  return Number.isNaN(date.getTime()) ? 'Invalid Date' : date.toISOString();
+}
+
+/** A string for a log line: Dates written into it become ISO 8601, secrets are masked. */
+function logText(text: string): string {
+  return scrubText(text.replace(DATE_IN_TEXT, (d) => isoOf(new Date(d))));
+}
+
+/**
+ * Deep copy of a log argument with secrets masked and every Date as ISO 8601; errors become
+ * plain objects.
+ */
 export function scrubValue(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return scrubText(value);
+  if (typeof value === 'string') return logText(value);
   if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (value instanceof Date) return isoOf(value);
+  if (value instanceof URL) return logText(value.href);
   if (value instanceof Error) {
-    const out: Record<string, unknown> = { type: value.name, message: scrubText(value.message) };
-    if (value.stack) out.stack = scrubText(value.stack);
+    const out: Record<string, unknown> = { type: value.name, message: logText(value.message) };
+    if (value.stack) out.stack = logText(value.stack);
     for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : scrubValue(v, depth + 1);
     if (value.cause !== undefined) out.cause = scrubValue(value.cause, depth + 1);
     return out;
   }
   if (Array.isArray(value)) return value.map((v) => scrubValue(v, depth + 1));
-  if (value instanceof Date || value instanceof URL) return scrubValue(String(value), depth + 1);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : scrubValue(v, depth + 1);
   return out;
@@ -59,6 +87,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const config: pino.LoggerOptions = {
     level: options.level ?? 'info',
     base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
     serializers: { err: (e: unknown) => scrubValue(e) },
     hooks: {
       logMethod(args, method) {

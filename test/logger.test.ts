@@ -1,9 +1,10 @@
-// No password or API key reaches a log line, whatever shape it hides in.
+// No password or API key reaches a log line, whatever shape it hides in; every instant is
+// ISO 8601.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, registerSecret } from '../src/logger.ts';
+import { createLogger, type CreateLoggerOptions, registerSecret } from '../src/logger.ts';
 
-function capture() {
+function capture(options: Omit<CreateLoggerOptions, 'destination'> = {}) {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -11,8 +12,11 @@ function capture() {
       done();
     },
   });
-  return { lines, log: createLogger({ level: 'trace', destination }) };
+  return { lines, log: createLogger({ level: 'trace', destination, ...options }) };
 }
+
+/** 2026-11-23T10:00:00Z, a Monday, as a Date. */
+const MONDAY = new Date(Date.UTC(2026, 10, 23, 10, 0, 0));
 
 describe('logger', () => {
   it('writes one JSON object per line with a fixed message and its data', () => {
@@ -33,5 +37,21 @@ describe('logger', () => {
     expect(all).toContain('[REDACTED]');
     expect(JSON.parse(lines[0]!).request.form.login).toBe('acme');
     expect(JSON.parse(lines[2]!).err.message).toBe('failed with password=[REDACTED]');
+  });
+
+  it('writes every instant in ISO 8601: the line time, Dates in the data and in errors, and Dates written into text', () => {
+    const { lines, log } = capture();
+    const error = Object.assign(new Error(`quota spent; next slot at ${MONDAY}`), { retryAt: MONDAY });
+    log.info({ retryAt: MONDAY, nested: { until: [MONDAY] }, invalid: new Date(Number.NaN), err: error }, `resumes at ${MONDAY}, or ${MONDAY.toUTCString()}`);
+    const line = JSON.parse(lines[0]!);
+    expect(line.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(line).toMatchObject({
+      retryAt: '2026-11-23T10:00:00.000Z',
+      nested: { until: ['2026-11-23T10:00:00.000Z'] },
+      invalid: 'Invalid Date',
+      err: { message: 'quota spent; next slot at 2026-11-23T10:00:00.000Z', retryAt: '2026-11-23T10:00:00.000Z' },
+      msg: 'resumes at 2026-11-23T10:00:00.000Z, or 2026-11-23T10:00:00.000Z',
+    });
+    expect(lines[0]).not.toMatch(/GMT|Coordinated Universal Time|Mon Nov/);
   });
 });

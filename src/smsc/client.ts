@@ -257,7 +257,7 @@ export class SmscClient {
     if (code === 2 || code === 4) {
       const until = await this.#ledger.hold(this.#identity, code, description);
       const stopped = new AccountStoppedError(this.account.name, code, until, this.account.login);
-      this.#log.error({ endpoint, errorCode: code, until }, stopped.message);
+      this.#log.error({ endpoint, errorCode: code, until: until?.toISOString() }, stopped.message);
       throw stopped;
     }
     throw new SmscError({ code, endpoint, description, fingerprint, account: this.account.name });

@@ -101,7 +101,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** One progress line for a person or a log. */
 export function formatProgress(p: BackfillProgress): string {
   const eta = p.etaMs === undefined ? 'unknown' : p.etaMs === 0 ? 'done' : formatDuration(p.etaMs);
-  const wait = p.waitingUntil ? `, next pass ${p.waitingUntil.toISOString().slice(11, 19)}` : '';
+  const wait = p.waitingUntil ? `, next pass ${p.waitingUntil.toISOString().slice(11, 19)}Z` : '';
   return `backfill: ${(p.done * 100).toFixed(1)}% of the period held, ${p.rows} rows, ${p.pages} pages, ${p.requestsLeft} history requests left this hour, ETA ${eta}${wait}`;
 }
 

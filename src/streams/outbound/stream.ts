@@ -106,7 +106,7 @@ export const outboundStream: Stream = {
       }
     } catch (error) {
       if (error instanceof QuotaDeferredError) {
-        ctx.log.info({ stream: 'outbound', rule: error.rule, retryAt: error.retryAt }, 'quota spent, walk saved to resume');
+        ctx.log.info({ stream: 'outbound', rule: error.rule, retryAt: error.retryAt.toISOString() }, 'quota spent, walk saved to resume');
         return { deferredUntil: error.retryAt } satisfies StreamResult;
       }
       throw error;
@@ -396,7 +396,7 @@ async function planWalk(ctx: StreamContext, channel: Channel, state: ChannelCurs
   const earliest = now - HALF_YEAR_DAYS * DAY;
   if (state.newest === undefined) {
     const since = ctx.options.since ? sinceStart(ctx.options.since, tz) : now - DEFAULT_FIRST_RUN_DAYS * DAY;
-    if (since < earliest) ctx.log.warn({ stream: 'outbound', since: new Date(since) }, 'SMSC answers at most half a year of history; starting there');
+    if (since < earliest) ctx.log.warn({ stream: 'outbound', since: new Date(since).toISOString() }, 'SMSC answers at most half a year of history; starting there');
     return { start: formatDate(Math.max(since, earliest), tz), stopAt: null, upper: null, next: null };
   }
   const newest = await ctx.db
