@@ -1,6 +1,6 @@
 // The pino root logger: JSON lines for machines, pino-pretty only on a terminal. Secrets are
 // scrubbed twice: by key name at any depth, and by value wherever a registered secret appears.
-// Every instant is written in ISO 8601.
+// Every instant is written in ISO 8601, and no line repeats a key.
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.ts';
 
@@ -75,6 +75,30 @@ export function scrubValue(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** Keys pino writes into every line itself (`pid` comes from `base`). */
+const LINE_KEYS = ['level', 'time', 'pid'] as const;
+
+/**
+ * The call's data without the keys the line already has: pino writes a child logger's
+ * bindings, its own keys and the call's data side by side, so `{ stream }` logged on a logger
+ * bound to `{ stream }` gives a line with `stream` twice, which JSON parsers read differently
+ * (most keep the last). The same value is dropped; a different one is kept as `<key>_2`.
+ */
+function withoutTakenKeys(data: Record<string, unknown>, bound: Record<string, unknown>, hasMessage: boolean): Record<string, unknown> {
+  const taken = new Set<string>([...LINE_KEYS, ...Object.keys(bound), ...(hasMessage ? ['msg'] : [])]);
+  if (!Object.keys(data).some((k) => taken.has(k))) return data;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (!taken.has(k)) out[k] = v;
+    else if (!(k in bound) || JSON.stringify(v) !== JSON.stringify(bound[k])) {
+      let alias = `${k}_2`;
+      for (let n = 3; taken.has(alias) || alias in data; n++) alias = `${k}_${n}`;
+      out[alias] = v;
+    }
+  }
+  return out;
+}
+
 export interface CreateLoggerOptions {
   /** (Default: 'info') */
   readonly level?: LogLevel;
@@ -91,7 +115,12 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     serializers: { err: (e: unknown) => scrubValue(e) },
     hooks: {
       logMethod(args, method) {
-        method.apply(this, args.map((a) => scrubValue(a)) as Parameters<typeof method>);
+        const scrubbed = args.map((a) => scrubValue(a));
+        const [data, ...rest] = scrubbed;
+        if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+          scrubbed[0] = withoutTakenKeys(data as Record<string, unknown>, this.bindings(), rest.length > 0);
+        }
+        method.apply(this, scrubbed as Parameters<typeof method>);
       },
     },
   };

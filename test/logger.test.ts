@@ -1,8 +1,9 @@
 // No password or API key reaches a log line, whatever shape it hides in; every instant is
-// ISO 8601.
+// ISO 8601; no line repeats a key.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type CreateLoggerOptions, registerSecret } from '../src/logger.ts';
+import { duplicateKeys } from './helpers/json-lines.ts';
 
 function capture(options: Omit<CreateLoggerOptions, 'destination'> = {}) {
   const lines: string[] = [];
@@ -53,5 +54,20 @@ describe('logger', () => {
       msg: 'resumes at 2026-11-23T10:00:00.000Z, or 2026-11-23T10:00:00.000Z',
     });
     expect(lines[0]).not.toMatch(/GMT|Coordinated Universal Time|Mon Nov/);
+  });
+
+  it("never writes a key twice: the call's data yields to the child's bindings and to pino's own keys", () => {
+    const { lines, log } = capture();
+    const run = log.child({ account: 'acme', stream: 'outbound', runId: 'r1' });
+    run.info({ stream: 'outbound', channel: 'sms' }, 'page committed');
+    run.warn({ stream: 'stats', account: 'acme' }, 'another stream');
+    log.info({ msg: 'inner', time: 5, level: 'x', pid: 1 }, 'outer');
+    log.info({ msg: 'the message itself' });
+    for (const line of lines) expect(duplicateKeys(line), line).toEqual([]);
+    const [page, other, reserved, alone] = lines.map((l) => JSON.parse(l));
+    expect(page).toMatchObject({ account: 'acme', stream: 'outbound', runId: 'r1', channel: 'sms', msg: 'page committed' });
+    expect(other).toMatchObject({ account: 'acme', stream: 'outbound', stream_2: 'stats', msg: 'another stream' });
+    expect(reserved).toMatchObject({ level: 30, pid: process.pid, msg: 'outer', msg_2: 'inner', time_2: 5, level_2: 'x', pid_2: 1 });
+    expect(alone).toMatchObject({ msg: 'the message itself' });
   });
 });

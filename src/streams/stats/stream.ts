@@ -91,7 +91,7 @@ export async function completenessWarnings(ctx: Pick<StreamContext, 'db' | 'acco
   return gaps.map((g) => {
     const day = String(g.day);
     const message = `${day}: SMSC counts ${g.messages_reported} messages, the warehouse holds ${g.messages_held} (${g.gap > 0 ? `${g.gap} missing` : `${-g.gap} more`})`;
-    ctx.log.warn({ stream: 'stats', day, held: g.messages_held, reported: g.messages_reported, gap: g.gap }, `completeness gap: ${message}`);
+    ctx.log.warn({ day, held: g.messages_held, reported: g.messages_reported, gap: g.gap }, `completeness gap: ${message}`);
     return `completeness gap on ${message}`;
   });
 }
