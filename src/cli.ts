@@ -213,6 +213,7 @@ async function withWarehouse(
     return;
   }
   const logger = createLogger({ level: options.quiet ? 'warn' : config.logLevel });
+  warningsThrough(logger);
   let warehouse: Db<Warehouse>;
   try {
     warehouse = await openWarehouse<Warehouse>({
@@ -267,6 +268,15 @@ function unreachable(error: unknown, config: Config): Error | undefined {
     `could not reach the warehouse at ${where} (DATABASE_URL) within SMSC_DB_TIMEOUT_SECONDS (${config.dbTimeoutMs / 1000} s): ${text}; check that PostgreSQL runs there and accepts connections from this host`,
     { cause: error },
   );
+}
+
+/**
+ * Node's own warnings (a library's deprecation, pg's notice on `sslmode=require` in
+ * DATABASE_URL) as log lines, where Node would write them to stderr as plain text.
+ */
+function warningsThrough(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn({ warning: warning.name, code: (warning as { code?: unknown }).code }, warning.message));
 }
 
 /** Exit codes of a one-shot command stopped by a signal, as shells report them (128 + signal). */

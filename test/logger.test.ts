@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type CreateLoggerOptions, registerSecret } from '../src/logger.ts';
+import { cronLoggerOf } from '../src/scheduler/scheduler.ts';
 import { duplicateKeys } from './helpers/json-lines.ts';
 
 function capture(options: Omit<CreateLoggerOptions, 'destination'> = {}) {
@@ -54,6 +55,17 @@ describe('logger', () => {
       msg: 'resumes at 2026-11-23T10:00:00.000Z, or 2026-11-23T10:00:00.000Z',
     });
     expect(lines[0]).not.toMatch(/GMT|Coordinated Universal Time|Mon Nov/);
+  });
+
+  it("passes node-cron's messages through, their Dates in ISO 8601", () => {
+    const { lines, log } = capture();
+    const cron = cronLoggerOf(log);
+    cron.warn(`missed execution at ${MONDAY}! Possible blocking IO or high CPU user at the same process used by node-cron.`);
+    cron.error('Run coordinator onComplete failed', new Error('connection lost'));
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ level: 40, component: 'node-cron', msg: 'missed execution at 2026-11-23T10:00:00.000Z! Possible blocking IO or high CPU user at the same process used by node-cron.' }),
+      expect.objectContaining({ level: 50, component: 'node-cron', err: expect.objectContaining({ message: 'connection lost' }), msg: 'Run coordinator onComplete failed' }),
+    ]);
   });
 
   it("never writes a key twice: the call's data yields to the child's bindings and to pino's own keys", () => {

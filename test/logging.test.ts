@@ -1,0 +1,71 @@
+// What the people who run it read: the real CLI as a child process, with LOG_FORMAT=json.
+// Node's own warnings are log lines too, not plain text on stderr.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SandboxClock } from '../src/sandbox/clock.ts';
+import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
+import { childEnv } from './helpers/child-env.ts';
+
+const BIN = new URL('../bin/smsc-sync.js', import.meta.url).pathname;
+let sandbox: Sandbox;
+let dataDir: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), world: { historyDays: 10, futureDays: 0, messagesPerDay: 200 } });
+  dataDir = mkdtempSync(join(tmpdir(), 'smsc-logging-'));
+});
+afterAll(async () => {
+  await sandbox.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly child: ChildProcess;
+  /** stdout and stderr so far. */
+  output(): string;
+  readonly exit: Promise<number | null>;
+}
+
+function cli(args: string[], env: Record<string, string>): Run {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: childEnv({ SMSC_DATA_DIR: dataDir, SMSC_BASE_URL: sandbox.url, LOG_FORMAT: 'json', LOG_LEVEL: 'debug', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += String(d)));
+  child.stderr!.on('data', (d) => (output += String(d)));
+  return { child, output: () => output, exit: once(child, 'exit').then(([code]) => code as number | null) };
+}
+
+const linesOf = (output: string) => output.split('\n').filter((l) => l !== '');
+const parsed = (output: string) => linesOf(output).map((l) => JSON.parse(l) as Record<string, any>);
+
+/** A port on this machine that nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+describe("Node's own warnings", () => {
+  it("are log lines too (pg's notice on sslmode=require), not plain text on stderr", async () => {
+    const port = await freePort();
+    const run = cli(['migrate'], { DATABASE_URL: `postgres://smsc@127.0.0.1:${port}/smsc?sslmode=require` });
+    expect(await run.exit, run.output()).toBe(1);
+    const lines = parsed(run.output());
+    expect(lines.map((l) => [l.level, l.warning ?? null])).toEqual([
+      [40, 'Warning'],
+      [60, null],
+    ]);
+    expect(lines[0]!.msg).toMatch(/^SECURITY WARNING: The SSL modes 'prefer', 'require', and 'verify-ca'/);
+  });
+});
