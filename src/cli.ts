@@ -3,7 +3,7 @@
 import { takeEarlySignal } from './early-signals.ts'; // first: see the module
 import { Command, InvalidArgumentError } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger, resolveLogFormat } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { runDemo } from './demo/demo.ts';
 import { SandboxClock, systemClock } from './sandbox/clock.ts';
@@ -59,7 +59,8 @@ program
     await withWarehouse({ requireAccount: true }, async ({ config, warehouse, logger }) => {
       const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight; run backfill again to go on');
       const signal = stop.signal;
-      const tty = process.stderr.isTTY;
+      // The progress line redrawn in place is for a person at a terminal; JSON logs get log lines.
+      const tty = process.stderr.isTTY && resolveLogFormat(config.logFormat, Boolean(process.stdout.isTTY)) === 'pretty';
       const summaries = await runBackfill({
         config,
         warehouse,
@@ -188,7 +189,7 @@ program
       process.exitCode = 2;
       return;
     }
-    const summaries = await runDemo({ config, logger: createLogger({ level: 'warn' }), seed: opts.seed });
+    const summaries = await runDemo({ config, logger: createLogger({ level: 'warn', format: config.logFormat, noColor: config.noColor }), seed: opts.seed });
     if (!syncSucceeded(summaries)) process.exitCode = 1;
   });
 
@@ -212,7 +213,7 @@ async function withWarehouse(
     process.exitCode = 2;
     return;
   }
-  const logger = createLogger({ level: options.quiet ? 'warn' : config.logLevel });
+  const logger = createLogger({ level: options.quiet ? 'warn' : config.logLevel, format: config.logFormat, noColor: config.noColor });
   warningsThrough(logger);
   let warehouse: Db<Warehouse>;
   try {

@@ -32,6 +32,10 @@ export interface Config {
   /** Folder of the embedded warehouse. (Default: ./.smsc-sync) */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** `json` or `pretty` (LOG_FORMAT); undefined: pretty when stdout is a terminal, JSON otherwise. */
+  readonly logFormat: LogFormat | undefined;
+  /** Pretty logs without colours: NO_COLOR is set and not empty (https://no-color.org). (Default: false) */
+  readonly noColor: boolean;
   /** Hours of history re-read for status changes. (Default: 72) */
   readonly statusWindowHours: number;
   /** Also read statistics of the electronic balance (balance2=1). (Default: false) */
@@ -88,6 +92,8 @@ export function configWithDefaults(accounts: readonly AccountConfig[], overrides
     databaseUrl: undefined,
     dataDir: '',
     logLevel: 'info',
+    logFormat: undefined,
+    noColor: false,
     statusWindowHours: DEFAULT_STATUS_WINDOW_HOURS,
     statsElectronic: false,
     operatorTtlDays: DEFAULT_OPERATOR_TTL_DAYS,
@@ -106,6 +112,8 @@ export function configWithDefaults(accounts: readonly AccountConfig[], overrides
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Raised with one line per bad or missing variable. */
 export class ConfigError extends Error {
@@ -155,6 +163,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL: '${vars.LOG_LEVEL}' is not one of ${LOG_LEVELS.join(', ')}`);
   }
+  const logFormat = vars.LOG_FORMAT ? vars.LOG_FORMAT.toLowerCase() : undefined;
+  if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    problems.push(`LOG_FORMAT: '${vars.LOG_FORMAT}' is not one of ${LOG_FORMATS.join(', ')} (unset: pretty on a terminal, JSON otherwise)`);
+  }
+  // https://no-color.org: set and not empty, whatever its value.
+  const noColor = vars.NO_COLOR !== undefined && vars.NO_COLOR !== '';
 
   const statusWindowHours = positiveNumber('SMSC_STATUS_WINDOW_HOURS', vars.SMSC_STATUS_WINDOW_HOURS, DEFAULT_STATUS_WINDOW_HOURS, problems);
   const operatorTtlDays = positiveNumber('SMSC_OPERATOR_TTL_DAYS', vars.SMSC_OPERATOR_TTL_DAYS, DEFAULT_OPERATOR_TTL_DAYS, problems);
@@ -196,6 +210,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     databaseUrl,
     dataDir: resolve(options.cwd ?? process.cwd(), vars.SMSC_DATA_DIR || '.smsc-sync'),
     logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat | undefined,
+    noColor,
     statusWindowHours,
     statsElectronic,
     operatorTtlDays,

@@ -1,8 +1,9 @@
-// The pino root logger: JSON lines for machines, pino-pretty only on a terminal. Secrets are
-// scrubbed twice: by key name at any depth, and by value wherever a registered secret appears.
-// Every instant is written in ISO 8601, and no line repeats a key.
+// The pino root logger: JSON lines for machines, pino-pretty on a terminal (LOG_FORMAT picks
+// either). Secrets are scrubbed twice: by key name at any depth, and by value wherever a
+// registered secret appears. Every instant is written in ISO 8601, and no line repeats a key.
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './config.ts';
+import pretty from 'pino-pretty';
+import type { LogFormat, LogLevel } from './config.ts';
 
 export type { Logger } from 'pino';
 
@@ -99,15 +100,30 @@ function withoutTakenKeys(data: Record<string, unknown>, bound: Record<string, u
   return out;
 }
 
+/**
+ * How log lines are written: `format` as LOG_FORMAT gives it, else pretty on a terminal and
+ * JSON otherwise.
+ */
+export function resolveLogFormat(format: LogFormat | undefined, isTTY: boolean): LogFormat {
+  return format ?? (isTTY ? 'pretty' : 'json');
+}
+
 export interface CreateLoggerOptions {
   /** (Default: 'info') */
   readonly level?: LogLevel;
-  /** Where lines go; tests pass a capture stream. (Default: stdout, pretty when it is a terminal) */
+  /** `json` or `pretty` (LOG_FORMAT). (Default: pretty when the output is a terminal, JSON otherwise) */
+  readonly format?: LogFormat | undefined;
+  /** Pretty output without colours (NO_COLOR, https://no-color.org). (Default: false) */
+  readonly noColor?: boolean;
+  /** Where lines go; tests pass a capture stream. (Default: stdout) */
   readonly destination?: DestinationStream;
+  /** Whether the output is a terminal. (Default: stdout's isTTY; false with a `destination`) */
+  readonly isTTY?: boolean;
 }
 
 /** Creates the root logger; child loggers carry `{ account, stream, runId }`. */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const isTTY = options.isTTY ?? (options.destination ? false : Boolean(process.stdout.isTTY));
   const config: pino.LoggerOptions = {
     level: options.level ?? 'info',
     base: { pid: process.pid },
@@ -124,9 +140,10 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
       },
     },
   };
-  if (options.destination) return pino(config, options.destination);
-  if (process.stdout.isTTY) {
-    return pino({ ...config, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
-  }
-  return pino(config);
+  const out = options.destination ?? pino.destination({ fd: 1, sync: true });
+  if (resolveLogFormat(options.format, isTTY) === 'json') return pino(config, out);
+  // Prettified in this process and written at once (not in a worker thread or a stream
+  // pipeline), so that a line logged just before process.exit() is not lost.
+  const prettify = pretty.prettyFactory({ colorize: isTTY && !options.noColor, translateTime: 'SYS:HH:MM:ss' });
+  return pino(config, { write: (line: string) => out.write(prettify(line)) });
 }

@@ -149,6 +149,19 @@ describe('loadConfig', () => {
     expect(problemsOf({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_MAX_ANSWER_MB: 'lots' })).toEqual(["SMSC_MAX_ANSWER_MB: expected a positive number up to 1024, got 'lots'"]);
   });
 
+  it('reads LOG_FORMAT (json or pretty; unset: by the terminal) and NO_COLOR, and names a bad LOG_FORMAT', () => {
+    const base = { SMSC_LOGIN: 'acme', SMSC_PASSWORD: 'p' };
+    expect(load(base)).toMatchObject({ logFormat: undefined, noColor: false });
+    expect(load({ ...base, LOG_FORMAT: 'json' })).toMatchObject({ logFormat: 'json' });
+    expect(load({ ...base, LOG_FORMAT: 'Pretty' })).toMatchObject({ logFormat: 'pretty' });
+    expect(load({ ...base, LOG_FORMAT: '' })).toMatchObject({ logFormat: undefined });
+    expect(problemsOf({ ...base, LOG_FORMAT: 'xml' })).toEqual(["LOG_FORMAT: 'xml' is not one of json, pretty (unset: pretty on a terminal, JSON otherwise)"]);
+    // https://no-color.org: set and not empty, whatever the value; empty is unset.
+    expect(load({ ...base, NO_COLOR: '1' })).toMatchObject({ noColor: true });
+    expect(load({ ...base, NO_COLOR: 'false' })).toMatchObject({ noColor: true });
+    expect(load({ ...base, NO_COLOR: '' })).toMatchObject({ noColor: false });
+  });
+
   it('never repeats a secret in its messages', () => {
     const problems = problemsOf({ SMSC_LOGIN: 'acme', SMSC_PASSWORD: 'hunter2-secret', SMSC_BASE_URL: 'ftp://x', LOG_LEVEL: 'x' });
     expect(problems.join('\n')).not.toContain('hunter2-secret');

@@ -1,5 +1,5 @@
 // No password or API key reaches a log line, whatever shape it hides in; every instant is
-// ISO 8601; no line repeats a key.
+// ISO 8601; no line repeats a key; LOG_FORMAT and NO_COLOR pick the output.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type CreateLoggerOptions, registerSecret } from '../src/logger.ts';
@@ -19,6 +19,7 @@ function capture(options: Omit<CreateLoggerOptions, 'destination'> = {}) {
 
 /** 2026-11-23T10:00:00Z, a Monday, as a Date. */
 const MONDAY = new Date(Date.UTC(2026, 10, 23, 10, 0, 0));
+const ANSI = /\x1b\[/;
 
 describe('logger', () => {
   it('writes one JSON object per line with a fixed message and its data', () => {
@@ -81,5 +82,32 @@ describe('logger', () => {
     expect(other).toMatchObject({ account: 'acme', stream: 'outbound', stream_2: 'stats', msg: 'another stream' });
     expect(reserved).toMatchObject({ level: 30, pid: process.pid, msg: 'outer', msg_2: 'inner', time_2: 5, level_2: 'x', pid_2: 1 });
     expect(alone).toMatchObject({ msg: 'the message itself' });
+  });
+
+  it('is pretty on a terminal, JSON elsewhere, JSON on a terminal with LOG_FORMAT=json, and without colours under NO_COLOR', () => {
+    const terminal = capture({ isTTY: true });
+    terminal.log.info({ pages: 3 }, 'stream synced');
+    expect(terminal.lines[0]).toMatch(ANSI);
+    expect(terminal.lines.join('\n')).toMatch(/INFO.*stream synced/);
+    expect(() => JSON.parse(terminal.lines[0]!)).toThrow();
+
+    const noColor = capture({ isTTY: true, noColor: true });
+    noColor.log.info({ pages: 3 }, 'stream synced');
+    expect(noColor.lines[0]).toMatch(/^\[\d{2}:\d{2}:\d{2}\] INFO \(\d+\): stream synced$/);
+    expect(noColor.lines.join('\n')).not.toMatch(ANSI);
+
+    const forced = capture({ isTTY: true, format: 'json' });
+    forced.log.info({ pages: 3 }, 'stream synced');
+    expect(JSON.parse(forced.lines[0]!)).toMatchObject({ pages: 3, msg: 'stream synced' });
+
+    const piped = capture({ isTTY: false });
+    piped.log.info({ pages: 3 }, 'stream synced');
+    expect(JSON.parse(piped.lines[0]!)).toMatchObject({ pages: 3, msg: 'stream synced' });
+
+    // Pretty asked for into a pipe or a file: no colour codes there either.
+    const prettyPiped = capture({ isTTY: false, format: 'pretty' });
+    prettyPiped.log.info({ pages: 3 }, 'stream synced');
+    expect(prettyPiped.lines[0]).toMatch(/INFO \(\d+\): stream synced$/);
+    expect(prettyPiped.lines.join('\n')).not.toMatch(ANSI);
   });
 });
