@@ -27,6 +27,7 @@ const DATE_IN_TEXT = new RegExp(
 );
 
 const knownSecrets = new Set<string>();
+const knownNames = new Set<string>();
 
 /** Registers a secret value (a password, an API key) to be masked in every later log line. */
 export function registerSecret(value: string | undefined): void {
@@ -34,14 +35,45 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 3) knownSecrets.add(value);
 }
 
+/**
+ * Registers an account name or login: not a secret, so never masked by value, even where it
+ * equals or contains a registered secret (the emulator's login `demo` with password `demo`).
+ * The password itself stays masked wherever it stands apart from such a name, and always
+ * under the secret keys (`psw`, `password`, …) and in `psw=…` text.
+ */
+export function registerAccountName(value: string | undefined): void {
+  if (value) knownNames.add(value);
+}
+
 /** Masks secrets in a string: `key=value` pairs and every registered secret value. */
 export function scrubText(text: string): string {
-  // Whole registered values first: a pattern cut at '&' would leave the tail of a password.
-  let out = text;
+  return maskRegistered(text).replace(SECRET_IN_TEXT, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`);
+}
+
+/**
+ * Masks each occurrence of a registered secret that does not lie within an occurrence of a
+ * registered account name. Whole values are masked in one piece: a pattern cut at '&' would
+ * leave the tail of a password.
+ */
+function maskRegistered(text: string): string {
+  const masks: [number, number][] = [];
   for (const secret of knownSecrets) {
-    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) masks.push([at, at + secret.length]);
   }
-  return out.replace(SECRET_IN_TEXT, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`);
+  if (masks.length === 0) return text;
+  const names: [number, number][] = [];
+  for (const name of knownNames) {
+    for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + 1)) names.push([at, at + name.length]);
+  }
+  const kept = masks.filter(([from, to]) => !names.some(([nFrom, nTo]) => nFrom <= from && to <= nTo)).sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let done = 0;
+  for (const [from, to] of kept) {
+    if (to <= done) continue;
+    if (from >= done) out += text.slice(done, from) + REDACTED;
+    done = to;
+  }
+  return out + text.slice(done);
 }
 
 /** ISO 8601 for an instant; an invalid Date stays recognisable rather than throwing. */

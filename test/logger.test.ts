@@ -2,7 +2,7 @@
 // ISO 8601; no line repeats a key; LOG_FORMAT and NO_COLOR pick the output.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, type CreateLoggerOptions, registerSecret } from '../src/logger.ts';
+import { createLogger, type CreateLoggerOptions, registerAccountName, registerSecret } from '../src/logger.ts';
 import { cronLoggerOf } from '../src/scheduler/scheduler.ts';
 import { duplicateKeys } from './helpers/json-lines.ts';
 
@@ -40,6 +40,24 @@ describe('logger', () => {
     expect(all).toContain('[REDACTED]');
     expect(JSON.parse(lines[0]!).request.form.login).toBe('acme');
     expect(JSON.parse(lines[2]!).err.message).toBe('failed with password=[REDACTED]');
+  });
+
+  it('shows an account name and login as they are when the password equals or is part of them, and masks the password elsewhere', () => {
+    // The emulator's login demo, password demo.
+    registerAccountName('demo');
+    registerSecret('demo');
+    // A name that holds another account's password.
+    registerAccountName('shop-Secr3t-ru');
+    registerSecret('Secr3t');
+    const { lines, log } = capture();
+    log.child({ account: 'demo' }).error({ endpoint: 'get_stat' }, "SMSC refused get_stat for account 'demo' (error 9)");
+    log.info({ account: 'demo', accounts: ['demo', 'shop-Secr3t-ru'], job: 'outbound:demo', form: { login: 'demo', psw: 'demo' } }, 'scheduler started');
+    log.warn({ account: 'shop-Secr3t-ru', sent: 'login=demo&psw=demo' }, 'the password Secr3t was refused for shop-Secr3t-ru');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ account: 'demo', endpoint: 'get_stat', msg: "SMSC refused get_stat for account 'demo' (error 9)" }),
+      expect.objectContaining({ account: 'demo', accounts: ['demo', 'shop-Secr3t-ru'], job: 'outbound:demo', form: { login: 'demo', psw: '[REDACTED]' }, msg: 'scheduler started' }),
+      expect.objectContaining({ account: 'shop-Secr3t-ru', sent: 'login=demo&psw=[REDACTED]', msg: 'the password [REDACTED] was refused for shop-Secr3t-ru' }),
+    ]);
   });
 
   it('writes every instant in ISO 8601: the line time, Dates in the data and in errors, and Dates written into text', () => {
