@@ -225,7 +225,11 @@ export class Scheduler {
     this.#resumes.clear();
     await Promise.all(this.#tasks.map((t) => t.destroy()));
     let timer: NodeJS.Timeout | undefined;
-    const done = Promise.allSettled([...this.#inFlight.values()]).then(() => true);
+    // The jobs, then node-cron's bookkeeping of their fires (done after each job ends, on the
+    // database the caller closes next).
+    const done = Promise.allSettled([...this.#inFlight.values()])
+      .then(() => this.#coordinator.drained(timeoutMs))
+      .then(() => true);
     const late = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
       timer.unref();
