@@ -16,7 +16,7 @@ import { formatProgress, runBackfill } from './sync/backfill.ts';
 import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
 import { type CalendarDay, parseCalendarDay } from './time/calendar.ts';
-import { openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
+import { connectionFailure, openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
 import { EmbeddedWarehouseBusyError } from './warehouse/embedded-lock.ts';
 import { migrateWarehouse } from './warehouse/migrate.ts';
 import { grantReader } from './warehouse/reader-role.ts';
@@ -236,7 +236,8 @@ async function withWarehouse(
     try {
       applied = await migrateWarehouse(warehouse);
     } catch (error) {
-      throw unreachable(error, config) ?? error;
+      // Migrating is the first use of the server: a connection that fails there says so.
+      throw (config.databaseUrl && connectionFailure(error, config.databaseUrl, config.dbTimeoutMs)) || error;
     }
     await fn({ config, logger, warehouse }, applied);
   } catch (error) {
@@ -245,30 +246,6 @@ async function withWarehouse(
   } finally {
     await warehouse.close(2000);
   }
-}
-
-/**
- * The warehouse's first connection failed at the network (refused, no route, no answer within
- * SMSC_DB_TIMEOUT_SECONDS): an error that says which server it was and what was waited for,
- * with the driver's words kept. Undefined for any other error. The URL's password is left out.
- */
-function unreachable(error: unknown, config: Config): Error | undefined {
-  const e = error as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const text = typeof e?.message === 'string' ? e.message : String(error);
-  const network = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code) || /Connection terminated|timeout expired|connection timeout/i.test(text);
-  if (!config.databaseUrl || !network) return undefined;
-  let where = 'the server in DATABASE_URL';
-  try {
-    const u = new URL(config.databaseUrl);
-    where = `${u.hostname}:${u.port || '5432'}${u.pathname}`;
-  } catch {
-    // An unparsable URL: the driver's own words say the rest.
-  }
-  return new Error(
-    `could not reach the warehouse at ${where} (DATABASE_URL) within SMSC_DB_TIMEOUT_SECONDS (${config.dbTimeoutMs / 1000} s): ${text}; check that PostgreSQL runs there and accepts connections from this host`,
-    { cause: error },
-  );
 }
 
 /**

@@ -1,5 +1,6 @@
-// What the people who run it read: the real CLI as a child process, with LOG_FORMAT=json.
-// Node's own warnings are log lines too, not plain text on stderr.
+// What the people who run it read when it cannot start: the real CLI as a child process, with
+// LOG_FORMAT=json. Node's own warnings are log lines too; and a start-up failure's message
+// names the real cause: a database nothing answers at.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -67,5 +68,21 @@ describe("Node's own warnings", () => {
       [60, null],
     ]);
     expect(lines[0]!.msg).toMatch(/^SECURITY WARNING: The SSL modes 'prefer', 'require', and 'verify-ca'/);
+  });
+});
+
+describe('start-up failures name their cause', () => {
+  it('a database nothing answers at: could not be reached, where, why, and DATABASE_URL', async () => {
+    const port = await freePort();
+    const run = cli(['migrate'], { DATABASE_URL: `postgres://smsc:Pw-4471-secret@127.0.0.1:${port}/smsc` });
+    expect(await run.exit, run.output()).toBe(1);
+    const [line, ...more] = parsed(run.output());
+    expect(more).toEqual([]);
+    expect(line!.msg).toBe(
+      `the database could not be reached at 127.0.0.1:${port} (DATABASE_URL): connect ECONNREFUSED 127.0.0.1:${port}; ` +
+        'check that PostgreSQL runs there and accepts connections from this host, or correct DATABASE_URL',
+    );
+    expect(run.output()).not.toContain('migration');
+    expect(run.output()).not.toContain('Pw-4471-secret');
   });
 });
