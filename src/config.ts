@@ -187,9 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (secretKey !== undefined && secretKey.length < 16) problems.push('SMSC_SECRET_KEY: at least 16 characters (e.g. `openssl rand -hex 32`)');
 
   const databaseUrl = vars.DATABASE_URL || undefined;
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL: expected a postgres:// or postgresql:// URL (unset it for the embedded warehouse)');
-  }
+  if (databaseUrl !== undefined) checkDatabaseUrl('DATABASE_URL', databaseUrl, problems);
 
   const defaults = {
     baseUrl: checkBaseUrl('SMSC_BASE_URL', vars.SMSC_BASE_URL ?? DEFAULT_BASE_URL, problems),
@@ -415,6 +413,37 @@ function refuseSharedLogins(accounts: readonly AccountConfig[], problems: string
         'SMSC counts quotas per login, so each login may appear once',
     );
   });
+}
+
+/**
+ * The URL must be one node-postgres can read, checked here so that a bad one is named (the
+ * driver says only "Invalid URL"). The value itself is never repeated: it holds the password.
+ * Like the driver, spaces and stray `%` are taken as written, and the host may be empty (a
+ * socket, or PGHOST).
+ */
+function checkDatabaseUrl(name: string, value: string, problems: string[]): void {
+  if (!/^postgres(ql)?:\/\//.test(value)) {
+    problems.push(`${name}: expected a postgres:// or postgresql:// URL (unset it for the embedded warehouse)`);
+    return;
+  }
+  // node-postgres's own preparation of the text before it parses it (pg-connection-string).
+  const prepared = / |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(value) ? encodeURI(value).replace(/%25(\d\d)/g, '%$1') : value;
+  const readable = (text: string) => {
+    try {
+      const url = new URL(text);
+      // (The driver decodes both, and a bad escape such as %C3%28 throws there.)
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (readable(prepared) || readable(prepared.replace('@/', '@host/'))) return;
+  problems.push(
+    `${name}: not a valid URL (the value is not shown: it holds the password); expected postgres://user:password@host:5432/database, ` +
+      'a port up to 65535, and the characters @ : / ? # in the user name or password percent-encoded (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23)',
+  );
 }
 
 /** Hosts on this machine: localhost, 127.0.0.0/8, [::1]. */

@@ -1,6 +1,6 @@
 // What the people who run it read when it cannot start: the real CLI as a child process, with
 // LOG_FORMAT=json. Node's own warnings are log lines too; and a start-up failure's message
-// names the real cause: a database nothing answers at.
+// names the real cause: a database nothing answers at, a DATABASE_URL that is not a URL.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -84,5 +84,15 @@ describe('start-up failures name their cause', () => {
     );
     expect(run.output()).not.toContain('migration');
     expect(run.output()).not.toContain('Pw-4471-secret');
+  });
+
+  it('a DATABASE_URL that is not a URL: named, without its password', async () => {
+    for (const url of ['postgres://smsc:Pw#4471/secret@db.example:5432/smsc', 'postgres://smsc:Pw-4471-secret@db.example:99999/smsc']) {
+      const run = cli(['migrate'], { DATABASE_URL: url });
+      expect(await run.exit, run.output()).toBe(2);
+      expect(run.output()).toContain('DATABASE_URL: not a valid URL (the value is not shown: it holds the password); expected postgres://user:password@host:5432/database');
+      expect(run.output()).not.toContain('Invalid URL');
+      expect(run.output()).not.toContain('4471');
+    }
   });
 });
