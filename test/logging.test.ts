@@ -1,16 +1,20 @@
 // What the people who run it read when it cannot start: the real CLI as a child process, with
-// LOG_FORMAT=json. Node's own warnings are log lines too; and a start-up failure's message
-// names the real cause: a database nothing answers at, a DATABASE_URL that is not a URL.
+// LOG_FORMAT=json. Node's own warnings are log lines too; and the three start-up failures
+// whose messages must name the real cause: a database nothing answers at, a DATABASE_URL that
+// is not a URL, and a warehouse migrated by a newer version.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxClock } from '../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
+import { migrateToLatest, NewerWarehouseError } from '../src/warehouse/migrate.ts';
 import { childEnv } from './helpers/child-env.ts';
+import { createTestDatabase } from './helpers/database.ts';
 
 const BIN = new URL('../bin/smsc-sync.js', import.meta.url).pathname;
 let sandbox: Sandbox;
@@ -93,6 +97,29 @@ describe('start-up failures name their cause', () => {
       expect(run.output()).toContain('DATABASE_URL: not a valid URL (the value is not shown: it holds the password); expected postgres://user:password@host:5432/database');
       expect(run.output()).not.toContain('Invalid URL');
       expect(run.output()).not.toContain('4471');
+    }
+  });
+
+  it('a warehouse migrated by a newer version: says so, names the migrations it does not know, and changes nothing', async () => {
+    const database = await createTestDatabase('newer', { migrated: true });
+    try {
+      const db = database.warehouse.db;
+      const future = ['2099-01-01-01-from-a-newer-version', '2099-01-02-01-and-another'];
+      for (const name of future) await sql`INSERT INTO smsc_internal.kysely_migration (name, timestamp) VALUES (${name}, ${new Date().toISOString()})`.execute(db);
+      const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc_internal.kysely_migration`.execute(db);
+      await expect(migrateToLatest(db)).rejects.toBeInstanceOf(NewerWarehouseError);
+
+      const run = cli(['migrate'], { DATABASE_URL: database.url! });
+      expect(await run.exit, run.output()).toBe(1);
+      const [line] = parsed(run.output());
+      expect(line!.msg).toMatch(
+        /^the warehouse was migrated by a newer smsc-sync version: it holds migrations 2099-01-01-01-from-a-newer-version, 2099-01-02-01-and-another, which this version does not know \(its latest is \d{4}-\d{2}-\d{2}-\d{2}-[\w-]+\); upgrade smsc-sync /,
+      );
+      expect(run.output()).not.toContain('corrupted');
+      const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM smsc_internal.kysely_migration`.execute(db);
+      expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+    } finally {
+      await database.drop();
     }
   });
 });
