@@ -1,7 +1,9 @@
-// What the people who run it read when it cannot start: the real CLI as a child process, with
-// LOG_FORMAT=json. Node's own warnings are log lines too; and the three start-up failures
-// whose messages must name the real cause: a database nothing answers at, a DATABASE_URL that
-// is not a URL, and a warehouse migrated by a newer version.
+// What the people who run it read: the real commands (sync, start, backfill) as child
+// processes against the emulator, with LOG_FORMAT=json, every line of their output checked:
+// JSON, no key twice, every time in ISO 8601, the account name shown as it is although the
+// emulator's password equals it; Node's own warnings among them. And the three start-up
+// failures whose messages must name the real cause: a database nothing answers at, a
+// DATABASE_URL that is not a URL, and a warehouse migrated by a newer version.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
 import { migrateToLatest, NewerWarehouseError } from '../src/warehouse/migrate.ts';
 import { childEnv } from './helpers/child-env.ts';
 import { createTestDatabase } from './helpers/database.ts';
+import { duplicateKeys, ISO_8601, nonIsoTimes } from './helpers/json-lines.ts';
 
 const BIN = new URL('../bin/smsc-sync.js', import.meta.url).pathname;
 let sandbox: Sandbox;
@@ -47,6 +50,15 @@ function cli(args: string[], env: Record<string, string>): Run {
   return { child, output: () => output, exit: once(child, 'exit').then(([code]) => code as number | null) };
 }
 
+/** Runs until `done(output)` holds (or `ms` pass), then stops it with SIGTERM. */
+async function runUntil(run: Run, done: (output: string) => boolean, ms: number): Promise<number | null> {
+  const deadline = Date.now() + ms;
+  while (!done(run.output()) && Date.now() < deadline && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  run.child.kill('SIGTERM');
+  return run.exit;
+}
+
+const DEMO = { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' };
 const linesOf = (output: string) => output.split('\n').filter((l) => l !== '');
 const parsed = (output: string) => linesOf(output).map((l) => JSON.parse(l) as Record<string, any>);
 
@@ -60,6 +72,63 @@ async function freePort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+describe('log lines of sync, start and backfill (LOG_FORMAT=json)', () => {
+  it('are JSON objects, one a line, with no key twice, every time in ISO 8601, and the account name as it is', async () => {
+    const outputs: Record<string, string> = {};
+
+    // A first sync: stats is cut short by SMSC's 3 get_stat a minute (deferred, with the time it resumes).
+    const sync = cli(['sync'], DEMO);
+    expect(await sync.exit, sync.output()).toBe(0);
+    outputs.sync = sync.output();
+    const synced = parsed(outputs.sync).filter((l) => l.msg === 'stream synced');
+    expect(synced.find((l) => l.stream === 'stats')).toMatchObject({ outcome: 'deferred', deferredUntil: expect.stringMatching(ISO_8601) });
+    // The stream's pages at debug level: `stream` comes from the run's child logger, once.
+    expect(parsed(outputs.sync).filter((l) => l.msg === 'page committed').length).toBeGreaterThan(0);
+
+    // start, every job each second: runs overlap, and outbound's identical top pages spend
+    // SMSC's 3 identical requests a minute, so a walk is saved to resume at its retry time.
+    // Slow replies keep an inbound run going when SIGTERM comes.
+    sandbox.faults.inject({ kind: 'slow', endpoint: 'get_answers', delayMs: 1500, rate: 1 });
+    const start = cli(['start'], { ...DEMO, SMSC_SCHEDULE_OUTBOUND: '* * * * * *', SMSC_SCHEDULE_INBOUND: '* * * * * *', SMSC_SCHEDULE_STATS: '* * * * * *' });
+    try {
+      expect(await runUntil(start, (o) => o.includes('"retryAt"'), 60_000), start.output()).toBe(0);
+    } finally {
+      sandbox.faults.clear();
+    }
+    outputs.start = start.output();
+    const started = parsed(outputs.start);
+    expect(started.find((l) => l.msg === 'scheduler started')).toMatchObject({ accounts: ['demo'] });
+    expect(started.find((l) => l.msg === 'quota spent, walk saved to resume')).toMatchObject({ stream: 'outbound', retryAt: expect.stringMatching(ISO_8601) });
+    expect(started.at(-1)).toMatchObject({ msg: 'stopped' });
+    // Stopping waits for what the scheduler had under way: no error on the way out.
+    expect(started.filter((l) => l.level >= 50)).toEqual([]);
+
+    // backfill, which waits for the quota and says until when.
+    const since = new Date(Date.now() - 9 * 86_400_000).toISOString().slice(0, 10);
+    const backfill = cli(['backfill', '--since', since], DEMO);
+    expect(await runUntil(backfill, (o) => o.includes('"waitingUntil"'), 60_000), backfill.output()).toBe(143);
+    outputs.backfill = backfill.output();
+    expect(parsed(outputs.backfill).find((l) => typeof l.msg === 'string' && l.msg.startsWith('backfill:'))).toMatchObject({ waitingUntil: expect.stringMatching(ISO_8601) });
+
+    for (const [command, output] of Object.entries(outputs)) {
+      const lines = linesOf(output);
+      expect(lines.length, command).toBeGreaterThan(3);
+      for (const line of lines) {
+        // Parses, as an object: no plain-text line among them.
+        const value = JSON.parse(line) as unknown;
+        expect(typeof value === 'object' && value !== null && !Array.isArray(value), line).toBe(true);
+        expect(duplicateKeys(line), line).toEqual([]);
+        expect(nonIsoTimes(value), line).toEqual([]);
+        expect((value as { time: unknown }).time, line).toMatch(ISO_8601);
+        if ('account' in (value as object)) expect((value as { account: unknown }).account, line).toBe('demo');
+      }
+      expect(output, command).not.toMatch(/GMT|Coordinated Universal Time/);
+      // The password is 'demo' too, and is never logged here: the name is not taken for it.
+      expect(output, command).not.toContain('[REDACTED]');
+    }
+  });
+});
 
 describe("Node's own warnings", () => {
   it("are log lines too (pg's notice on sslmode=require), not plain text on stderr", async () => {

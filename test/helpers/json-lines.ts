@@ -1,5 +1,5 @@
 // Checks for log lines that JSON.parse would accept silently: a key repeated in one object
-// (JSON.parse keeps the last).
+// (JSON.parse keeps the last), and instants written in anything but ISO 8601.
 
 /** The keys that occur more than once in some object of the JSON text, as `path.key`. */
 export function duplicateKeys(text: string): string[] {
@@ -64,4 +64,30 @@ export function duplicateKeys(text: string): string[] {
   space();
   if (at !== text.length) fail('text after the value');
   return found;
+}
+
+/** An instant in ISO 8601 as toISOString() writes it, or a calendar day. */
+export const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{3})?Z)?$/;
+
+/** A string that is a date or an instant, in whatever form: it must then be ISO_8601. */
+const LOOKS_LIKE_A_DATE = [
+  /^\d{4}-\d{1,2}-\d{1,2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/,
+  /^\d{1,2}[./]\d{1,2}[./]\d{4}(?:,? \d{1,2}:\d{2}(?::\d{2})?)?$/,
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? (?:\d{2} )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/,
+  // Anywhere, in text too: what String(date) and toUTCString() write.
+  /\bGMT\b|Coordinated Universal Time/,
+];
+/** Keys that always hold an instant (`time`, `retryAt`, `deferredUntil`, `since`, …). */
+const TIME_KEY = /^(?:time|since|until)$|(?:At|Until|Since)$/;
+
+/** `path: value` of every value in a parsed line that is a time but not ISO 8601. */
+export function nonIsoTimes(value: unknown, path = ''): string[] {
+  if (typeof value === 'string') {
+    const key = path.split('.').at(-1) ?? '';
+    const dateLike = TIME_KEY.test(key) || LOOKS_LIKE_A_DATE.some((r) => r.test(value));
+    return dateLike && !ISO_8601.test(value) ? [`${path}: ${value}`] : [];
+  }
+  if (typeof value === 'number') return TIME_KEY.test(path.split('.').at(-1) ?? '') ? [`${path}: ${value}`] : [];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => nonIsoTimes(v, path ? `${path}.${k}` : k));
 }
