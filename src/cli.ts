@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { Command, InvalidArgumentError } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger, resolveLogFormat } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { runDemo } from './demo/demo.ts';
 import { SandboxClock, systemClock } from './sandbox/clock.ts';
@@ -19,7 +19,7 @@ import { formatSummary, summaryJson } from './sync/summary.ts';
 import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
 import { type CalendarDay, parseCalendarDay } from './time/calendar.ts';
-import { openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
+import { connectionFailure, openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
 import { EmbeddedWarehouseBusyError } from './warehouse/embedded-lock.ts';
 import { migrateWarehouse } from './warehouse/migrate.ts';
 import { grantReader } from './warehouse/reader-role.ts';
@@ -75,7 +75,8 @@ program
     await withWarehouse({ requireAccount: true, accounts: opts.account }, async ({ config, warehouse, logger }) => {
       const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight; run backfill again to go on');
       const signal = stop.signal;
-      const tty = process.stderr.isTTY;
+      // The progress line redrawn in place is for a person at a terminal; JSON logs get log lines.
+      const tty = process.stderr.isTTY && resolveLogFormat(config.logFormat, Boolean(process.stdout.isTTY)) === 'pretty';
       const summaries = await runBackfill({
         config,
         warehouse,
@@ -257,7 +258,7 @@ program
     if (config.databaseUrl && !opts.useDatabaseUrl) {
       console.log('DATABASE_URL is set but not used: the demo writes to its own embedded warehouse; pass --use-database-url to write its rows (account sandbox-demo) there.');
     }
-    const summaries = await runDemo({ config: { dataDir: config.dataDir, databaseUrl: opts.useDatabaseUrl ? config.databaseUrl : undefined }, logger: createLogger({ level: 'warn' }), seed: opts.seed });
+    const summaries = await runDemo({ config: { dataDir: config.dataDir, databaseUrl: opts.useDatabaseUrl ? config.databaseUrl : undefined }, logger: createLogger({ level: 'warn', format: config.logFormat, noColor: config.noColor }), seed: opts.seed });
     if (!syncSucceeded(summaries)) process.exitCode = 1;
   });
 
@@ -290,7 +291,13 @@ async function withWarehouse(
     process.exitCode = 2;
     return;
   }
-  const logger = createLogger({ level: options.quiet ? 'warn' : config.logLevel, ...(options.logToStderr ? { destination: pino.destination(2) } : {}) });
+  const logger = createLogger({
+    level: options.quiet ? 'warn' : config.logLevel,
+    format: config.logFormat,
+    noColor: config.noColor,
+    ...(options.logToStderr ? { destination: pino.destination(2) } : {}),
+  });
+  warningsThrough(logger);
   let warehouse: Db<Warehouse>;
   try {
     warehouse = await openWarehouse<Warehouse>({
@@ -302,7 +309,10 @@ async function withWarehouse(
     });
   } catch (error) {
     // The embedded warehouse in use by another process: one line that says by whom and what to do.
-    if (options.onOpenFailure) options.onOpenFailure(config, error instanceof Error ? error.message : String(error));
+    if (options.onOpenFailure) {
+      const reason = (config.databaseUrl && connectionFailure(error, config.databaseUrl, config.dbTimeoutMs)) || error;
+      options.onOpenFailure(config, reason instanceof Error ? reason.message : String(reason));
+    }
     else if (error instanceof EmbeddedWarehouseBusyError) console.error(`smsc-sync: ${error.message}`);
     else logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
     process.exitCode = 1;
@@ -313,7 +323,8 @@ async function withWarehouse(
     try {
       applied = await migrateWarehouse(warehouse);
     } catch (error) {
-      const reason = unreachable(error, config) ?? error;
+      // Migrating is the first use of the server: a connection that fails there says so.
+      const reason = (config.databaseUrl && connectionFailure(error, config.databaseUrl, config.dbTimeoutMs)) || error;
       if (!options.onOpenFailure) throw reason;
       options.onOpenFailure(config, reason instanceof Error ? reason.message : String(reason));
       process.exitCode = 1;
@@ -329,27 +340,12 @@ async function withWarehouse(
 }
 
 /**
- * The warehouse's first connection failed at the network (refused, no route, no answer within
- * SMSC_DB_TIMEOUT_SECONDS): an error that says which server it was and what was waited for,
- * with the driver's words kept. Undefined for any other error. The URL's password is left out.
+ * Node's own warnings (a library's deprecation, pg's notice on `sslmode=require` in
+ * DATABASE_URL) as log lines, where Node would write them to stderr as plain text.
  */
-function unreachable(error: unknown, config: Config): Error | undefined {
-  const e = error as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const text = typeof e?.message === 'string' ? e.message : String(error);
-  const network = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code) || /Connection terminated|timeout expired|connection timeout/i.test(text);
-  if (!config.databaseUrl || !network) return undefined;
-  let where = 'the server in DATABASE_URL';
-  try {
-    const u = new URL(config.databaseUrl);
-    where = `${u.hostname}:${u.port || '5432'}${u.pathname}`;
-  } catch {
-    // An unparsable URL: the driver's own words say the rest.
-  }
-  return new Error(
-    `could not reach the warehouse at ${where} (DATABASE_URL) within SMSC_DB_TIMEOUT_SECONDS (${config.dbTimeoutMs / 1000} s): ${text}; check that PostgreSQL runs there and accepts connections from this host`,
-    { cause: error },
-  );
+function warningsThrough(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn({ warning: warning.name, code: (warning as { code?: unknown }).code }, warning.message));
 }
 
 /** The configuration narrowed to the accounts named by --account. */

@@ -32,6 +32,10 @@ export interface Config {
   /** Folder of the embedded warehouse. (Default: ./.smsc-sync) */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** `json` or `pretty` (LOG_FORMAT); undefined: pretty when stdout is a terminal, JSON otherwise. */
+  readonly logFormat: LogFormat | undefined;
+  /** Pretty logs without colours: NO_COLOR is set and not empty (https://no-color.org). (Default: false) */
+  readonly noColor: boolean;
   /** Hours of history re-read for status changes. (Default: 72) */
   readonly statusWindowHours: number;
   /** Also read statistics of the electronic balance (balance2=1). (Default: false) */
@@ -90,6 +94,8 @@ export function configWithDefaults(accounts: readonly AccountConfig[], overrides
     databaseUrl: undefined,
     dataDir: '',
     logLevel: 'info',
+    logFormat: undefined,
+    noColor: false,
     statusWindowHours: DEFAULT_STATUS_WINDOW_HOURS,
     statsElectronic: false,
     operatorTtlDays: DEFAULT_OPERATOR_TTL_DAYS,
@@ -109,6 +115,8 @@ export function configWithDefaults(accounts: readonly AccountConfig[], overrides
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Raised with one line per bad or missing variable. */
 export class ConfigError extends Error {
@@ -158,6 +166,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL: '${vars.LOG_LEVEL}' is not one of ${LOG_LEVELS.join(', ')}`);
   }
+  const logFormat = vars.LOG_FORMAT ? vars.LOG_FORMAT.toLowerCase() : undefined;
+  if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    problems.push(`LOG_FORMAT: '${vars.LOG_FORMAT}' is not one of ${LOG_FORMATS.join(', ')} (unset: pretty on a terminal, JSON otherwise)`);
+  }
+  // https://no-color.org: set and not empty, whatever its value.
+  const noColor = vars.NO_COLOR !== undefined && vars.NO_COLOR !== '';
 
   const statusWindowHours = positiveNumber('SMSC_STATUS_WINDOW_HOURS', vars.SMSC_STATUS_WINDOW_HOURS, DEFAULT_STATUS_WINDOW_HOURS, problems);
   const operatorTtlDays = positiveNumber('SMSC_OPERATOR_TTL_DAYS', vars.SMSC_OPERATOR_TTL_DAYS, DEFAULT_OPERATOR_TTL_DAYS, problems);
@@ -177,9 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (secretKey !== undefined && secretKey.length < 16) problems.push('SMSC_SECRET_KEY: at least 16 characters (e.g. `openssl rand -hex 32`)');
 
   const databaseUrl = vars.DATABASE_URL || undefined;
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL: expected a postgres:// or postgresql:// URL (unset it for the embedded warehouse)');
-  }
+  if (databaseUrl !== undefined) checkDatabaseUrl('DATABASE_URL', databaseUrl, problems);
 
   const defaults = {
     baseUrl: checkBaseUrl('SMSC_BASE_URL', vars.SMSC_BASE_URL ?? DEFAULT_BASE_URL, problems),
@@ -200,6 +212,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     databaseUrl,
     dataDir: resolve(options.cwd ?? process.cwd(), vars.SMSC_DATA_DIR || '.smsc-sync'),
     logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat | undefined,
+    noColor,
     statusWindowHours,
     statsElectronic,
     operatorTtlDays,
@@ -404,6 +418,37 @@ function refuseSharedLogins(accounts: readonly AccountConfig[], problems: string
         'SMSC counts quotas per login, so each login may appear once',
     );
   });
+}
+
+/**
+ * The URL must be one node-postgres can read, checked here so that a bad one is named (the
+ * driver says only "Invalid URL"). The value itself is never repeated: it holds the password.
+ * Like the driver, spaces and stray `%` are taken as written, and the host may be empty (a
+ * socket, or PGHOST).
+ */
+function checkDatabaseUrl(name: string, value: string, problems: string[]): void {
+  if (!/^postgres(ql)?:\/\//.test(value)) {
+    problems.push(`${name}: expected a postgres:// or postgresql:// URL (unset it for the embedded warehouse)`);
+    return;
+  }
+  // node-postgres's own preparation of the text before it parses it (pg-connection-string).
+  const prepared = / |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(value) ? encodeURI(value).replace(/%25(\d\d)/g, '%$1') : value;
+  const readable = (text: string) => {
+    try {
+      const url = new URL(text);
+      // (The driver decodes both, and a bad escape such as %C3%28 throws there.)
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (readable(prepared) || readable(prepared.replace('@/', '@host/'))) return;
+  problems.push(
+    `${name}: not a valid URL (the value is not shown: it holds the password); expected postgres://user:password@host:5432/database, ` +
+      'a port up to 65535, and the characters @ : / ? # in the user name or password percent-encoded (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23)',
+  );
 }
 
 /** Hosts on this machine: localhost, 127.0.0.0/8, [::1]. */

@@ -75,7 +75,7 @@ describe('smsc-sync check', () => {
     const before = sandbox.requests.length;
     const { code, lines } = await check([account('north'), account('south')], [], { DATABASE_URL: `postgres://root:secret-pw@127.0.0.1:${port}/smsc`, SMSC_DB_TIMEOUT_SECONDS: '3' });
     expect(code).toBe(1);
-    expect(lines[0]).toMatch(new RegExp(`^FAILED {2}warehouse: could not reach the warehouse at 127\\.0\\.0\\.1:${port}/smsc \\(DATABASE_URL\\).*ECONNREFUSED`));
+    expect(lines[0]).toMatch(new RegExp(`^FAILED {2}warehouse: the database could not be reached at 127\\.0\\.0\\.1:${port} \\(DATABASE_URL\\).*ECONNREFUSED`));
     expect(lines.slice(1)).toEqual([
       'SKIPPED account shop-north: not checked (every request goes through the quota ledger in the warehouse)',
       'SKIPPED account shop-south: not checked (every request goes through the quota ledger in the warehouse)',

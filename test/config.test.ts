@@ -149,6 +149,46 @@ describe('loadConfig', () => {
     expect(problemsOf({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_MAX_ANSWER_MB: 'lots' })).toEqual(["SMSC_MAX_ANSWER_MB: expected a positive number up to 1024, got 'lots'"]);
   });
 
+  it('reads LOG_FORMAT (json or pretty; unset: by the terminal) and NO_COLOR, and names a bad LOG_FORMAT', () => {
+    const base = { SMSC_LOGIN: 'acme', SMSC_PASSWORD: 'p' };
+    expect(load(base)).toMatchObject({ logFormat: undefined, noColor: false });
+    expect(load({ ...base, LOG_FORMAT: 'json' })).toMatchObject({ logFormat: 'json' });
+    expect(load({ ...base, LOG_FORMAT: 'Pretty' })).toMatchObject({ logFormat: 'pretty' });
+    expect(load({ ...base, LOG_FORMAT: '' })).toMatchObject({ logFormat: undefined });
+    expect(problemsOf({ ...base, LOG_FORMAT: 'xml' })).toEqual(["LOG_FORMAT: 'xml' is not one of json, pretty (unset: pretty on a terminal, JSON otherwise)"]);
+    // https://no-color.org: set and not empty, whatever the value; empty is unset.
+    expect(load({ ...base, NO_COLOR: '1' })).toMatchObject({ noColor: true });
+    expect(load({ ...base, NO_COLOR: 'false' })).toMatchObject({ noColor: true });
+    expect(load({ ...base, NO_COLOR: '' })).toMatchObject({ noColor: false });
+  });
+
+  it('names a DATABASE_URL the driver cannot read, without repeating it (it holds the password)', () => {
+    const base = { SMSC_LOGIN: 'acme', SMSC_PASSWORD: 'p' };
+    const message =
+      'DATABASE_URL: not a valid URL (the value is not shown: it holds the password); expected postgres://user:password@host:5432/database, ' +
+      'a port up to 65535, and the characters @ : / ? # in the user name or password percent-encoded (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23)';
+    for (const url of [
+      'postgres://smsc:Pw#4471@db.example/smsc',
+      'postgres://smsc:Pw/4471@db.example/smsc',
+      'postgres://smsc:Pw-4471@db.example:99999/smsc',
+      'postgresql://smsc:Pw-4471@[db.example/smsc',
+      'postgres://smsc:Pw%C3%284471@db.example/smsc',
+    ]) {
+      expect(problemsOf({ ...base, DATABASE_URL: url }), url).toEqual([message]);
+    }
+    // What node-postgres reads: percent-encoded passwords, a space or a stray % taken as written,
+    // an empty host (a socket, or PGHOST), options in the query.
+    for (const url of [
+      'postgres://smsc:p%40ss%2Fw%3Ard@db.example:5432/smsc',
+      'postgres://smsc:pass word@db.example/smsc',
+      'postgres://smsc:100%@db.example/smsc',
+      'postgres://smsc:pw@/smsc',
+      'postgresql://smsc@db.example/smsc?sslmode=require&application_name=x',
+    ]) {
+      expect(load({ ...base, DATABASE_URL: url }).databaseUrl, url).toBe(url);
+    }
+  });
+
   it('never repeats a secret in its messages', () => {
     const problems = problemsOf({ SMSC_LOGIN: 'acme', SMSC_PASSWORD: 'hunter2-secret', SMSC_BASE_URL: 'ftp://x', LOG_LEVEL: 'x' });
     expect(problems.join('\n')).not.toContain('hunter2-secret');

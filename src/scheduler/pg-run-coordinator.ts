@@ -71,6 +71,20 @@ export class PgRunCoordinator implements RunCoordinator {
 
   /** Claims being decided or waiting for a permit right now (tests wait for them before moving a fake clock). */
   pending = 0;
+  /** onComplete calls writing finished_at right now. */
+  #completing = 0;
+
+  /**
+   * Resolves once no claim is being decided, held or marked complete, or after `withinMs`:
+   * node-cron marks a fire complete only after its job has ended, so a scheduler that stops
+   * waits for this too before the database is closed under these statements.
+   */
+  async drained(withinMs: number): Promise<void> {
+    const deadline = performance.now() + withinMs;
+    while ((this.pending > 0 || this.#held.size > 0 || this.#completing > 0) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
 
   async shouldRun(key: string): Promise<boolean> {
     return this.#decide(key, undefined);
@@ -124,7 +138,12 @@ export class PgRunCoordinator implements RunCoordinator {
   }
 
   async onComplete(key: string): Promise<void> {
-    if (this.#held.delete(key)) this.#permits?.release();
-    await this.#db.updateTable('smsc_internal.cron_fires').set({ finished_at: new Date(this.#clock.now()) }).where('key', '=', key).execute();
+    this.#completing += 1;
+    try {
+      if (this.#held.delete(key)) this.#permits?.release();
+      await this.#db.updateTable('smsc_internal.cron_fires').set({ finished_at: new Date(this.#clock.now()) }).where('key', '=', key).execute();
+    } finally {
+      this.#completing -= 1;
+    }
   }
 }

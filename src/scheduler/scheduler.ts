@@ -109,6 +109,9 @@ export class Scheduler {
   start(): void {
     const { config, logger } = this.#options;
     const cronLogger = cronLoggerOf(logger);
+    // Each task gets it, and node-cron's module-wide logger too (its shutdown and background
+    // tasks write there), so that none of its output bypasses the logger.
+    cron.setLogger(cronLogger);
     for (const { job, schedule, streams } of this.schedules()) {
       for (const account of config.accounts) {
         const name = `${job}:${account.name}`;
@@ -246,7 +249,11 @@ export class Scheduler {
     this.#resumes.clear();
     await Promise.all(this.#tasks.map((t) => t.destroy()));
     let timer: NodeJS.Timeout | undefined;
-    const done = Promise.allSettled([...this.#inFlight.values()]).then(() => true);
+    // The jobs, then node-cron's bookkeeping of their fires (done after each job ends, on the
+    // database the caller closes next).
+    const done = Promise.allSettled([...this.#inFlight.values()])
+      .then(() => this.#coordinator.drained(timeoutMs))
+      .then(() => true);
     const late = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
       timer.unref();
@@ -259,8 +266,11 @@ export class Scheduler {
   }
 }
 
-/** node-cron's own messages, through the logger (its default writes coloured text to stdout). */
-function cronLoggerOf(logger: Logger): CronLogger {
+/**
+ * node-cron's own messages, through the logger (its default writes coloured text to stdout);
+ * the logger writes the Dates in them (`missed execution at ${date}`) in ISO 8601.
+ */
+export function cronLoggerOf(logger: Logger): CronLogger {
   const log = logger.child({ component: 'node-cron' });
   const text = (m: string | Error) => (m instanceof Error ? m.message : m);
   return {

@@ -5,7 +5,7 @@ import pRetry from 'p-retry';
 import { type Dispatcher, Pool } from 'undici';
 import type { AccountConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { registerSecret } from '../logger.ts';
+import { registerAccountName, registerSecret } from '../logger.ts';
 import { type Clock, systemClock } from '../sandbox/clock.ts';
 import { type Endpoint, ENDPOINT_ROUTES, requestFingerprint } from './endpoints.ts';
 import { AccountStoppedError, AnswerTooLargeError, QuotaDeferredError, SmscError, TransportError } from './errors.ts';
@@ -98,10 +98,11 @@ export class SmscClient {
       quotaKey: quotaKey(options.account),
       credentialsMac: credentialsMac(options.credentialsKey ?? secretKey({}), options.account),
     };
-    // A password equal to the login or the account name (the emulator's demo/demo) cannot be
-    // masked without masking the login everywhere it is shown: it is not registered.
-    const shown = new Set([options.account.login, options.account.name]);
-    if (!shown.has(options.account.password)) registerSecret(options.account.password);
+    // The name and login are shown as they are, even when the password equals them (the
+    // emulator's demo/demo): the logger masks a password only where it stands apart from them.
+    registerAccountName(options.account.name);
+    registerAccountName(options.account.login);
+    registerSecret(options.account.password);
     registerSecret(options.account.apikey);
   }
 
@@ -257,7 +258,7 @@ export class SmscClient {
     if (code === 2 || code === 4) {
       const until = await this.#ledger.hold(this.#identity, code, description);
       const stopped = new AccountStoppedError(this.account.name, code, until, this.account.login);
-      this.#log.error({ endpoint, errorCode: code, until }, stopped.message);
+      this.#log.error({ endpoint, errorCode: code, until: until?.toISOString() }, stopped.message);
       throw stopped;
     }
     throw new SmscError({ code, endpoint, description, fingerprint, account: this.account.name });

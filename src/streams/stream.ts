@@ -40,6 +40,7 @@ export interface StreamContext {
   readonly api: SmscClient;
   readonly account: AccountConfig;
   readonly clock: Clock;
+  /** The run's logger, bound to `{ account, stream, runId }`: lines name their stream already. */
   readonly log: Logger;
   readonly runId: string;
   readonly options: StreamOptions;
@@ -131,7 +132,7 @@ export async function commitRows<Row>(ctx: StreamContext, stream: string, page: 
   totals.updated += counts.updated;
   totals.rejected += newlyRejected;
   totals.pages += 1;
-  if (newlyRejected > 0) ctx.log.warn({ stream, rejected: newlyRejected, firstReason: page.rejected[0]!.reason }, 'rows rejected');
-  else if (page.rejected.length > 0) ctx.log.debug({ stream, seenAgain: page.rejected.length }, 'rejected rows seen again');
+  if (newlyRejected > 0) ctx.log.warn({ rejected: newlyRejected, firstReason: page.rejected[0]!.reason }, 'rows rejected');
+  else if (page.rejected.length > 0) ctx.log.debug({ seenAgain: page.rejected.length }, 'rejected rows seen again');
   return counts;
 }

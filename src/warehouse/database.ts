@@ -97,6 +97,86 @@ export class DatabaseBusyError extends Error {
   }
 }
 
+// SQLSTATEs of a server that answered but refused the connection:
+/** invalid_catalog_name: the database in the URL does not exist. */
+const INVALID_CATALOG_NAME = '3D000';
+/** invalid_password: password authentication failed. */
+const INVALID_PASSWORD = '28P01';
+/** invalid_authorization_specification: no such role, or pg_hba.conf has no entry for it. */
+const INVALID_AUTHORIZATION = '28000';
+/** Node's codes of a server that could not be reached at the network. */
+const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE'];
+
+/** The warehouse's server could not be reached, or refused the connection: what, where, and what to check. */
+export class WarehouseConnectionError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'WarehouseConnectionError';
+  }
+}
+
+/**
+ * Explains an error of connecting to the warehouse's server (`databaseUrl`, from DATABASE_URL)
+ * as what it is: the server could not be reached (refused, no route, unknown host, no answer
+ * within `dbTimeoutMs`), the database does not exist, the login was refused, or the URL cannot
+ * be read, with host:port and the driver's own words. Looks through wrapped errors (a
+ * migration that failed because its connection did). Undefined for any other error. The
+ * URL's password is never part of the message.
+ */
+export function connectionFailure(error: unknown, databaseUrl: string, dbTimeoutMs: number): WarehouseConnectionError | undefined {
+  const where = serverOf(databaseUrl);
+  for (const e of causes(error)) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    const text = typeof e.message === 'string' && e.message ? e.message : code;
+    if (code === 'ERR_INVALID_URL' || (e instanceof TypeError && /Invalid URL/.test(text))) {
+      return new WarehouseConnectionError(
+        'DATABASE_URL is not a URL the PostgreSQL driver can read (the value is not shown: it holds the password); expected postgres://user:password@host:5432/database, with @ : / ? # in the password percent-encoded',
+        error,
+      );
+    }
+    if (code === INVALID_CATALOG_NAME) {
+      return new WarehouseConnectionError(`the database server at ${where.server} answered, but ${text}: create it (CREATE DATABASE "${where.database}") or correct the database name in DATABASE_URL`, error);
+    }
+    if (code === INVALID_PASSWORD || code === INVALID_AUTHORIZATION) {
+      return new WarehouseConnectionError(`the database server at ${where.server} refused the login of user '${where.user}' (DATABASE_URL): ${text}; check the user and password in DATABASE_URL, and pg_hba.conf on the server`, error);
+    }
+    const timedOut = e instanceof DatabaseBusyError || /connection timeout|timeout expired/i.test(text);
+    if (NETWORK_CODES.includes(code) || timedOut || /Connection terminated|connection error/i.test(text)) {
+      const driver = e instanceof DatabaseBusyError && e.cause instanceof Error ? e.cause.message : text;
+      const detail = timedOut ? `no answer within SMSC_DB_TIMEOUT_SECONDS (${dbTimeoutMs / 1000} s): ${driver}` : text;
+      return new WarehouseConnectionError(
+        `the database could not be reached at ${where.server} (DATABASE_URL): ${detail}; check that PostgreSQL runs there and accepts connections from this host, or correct DATABASE_URL`,
+        error,
+      );
+    }
+  }
+  return undefined;
+}
+
+/** The error, its causes, and the errors of an AggregateError (a host with several addresses). */
+function* causes(error: unknown): Generator<{ code?: unknown; message?: unknown }> {
+  const queue = [error];
+  for (let n = 0; queue.length > 0 && n < 10; n++) {
+    const e = queue.shift();
+    if (e === null || typeof e !== 'object') continue;
+    yield e as { code?: unknown; message?: unknown };
+    if ('cause' in e) queue.push(e.cause);
+    if (e instanceof AggregateError) queue.push(...e.errors);
+  }
+}
+
+/** Host:port, database and user of a connection URL, for messages; never its password. */
+function serverOf(databaseUrl: string): { server: string; database: string; user: string } {
+  try {
+    const url = new URL(databaseUrl);
+    const host = url.searchParams.get('host') ?? (url.hostname || 'localhost');
+    const port = url.searchParams.get('port') ?? (url.port || '5432');
+    return { server: `${host}:${port}`, database: decodeURIComponent(url.pathname.slice(1)) || '(default)', user: decodeURIComponent(url.username) || '(default)' };
+  } catch {
+    return { server: 'the server in DATABASE_URL', database: '(unknown)', user: '(unknown)' };
+  }
+}
+
 export async function openWarehouse<DB>(options: OpenWarehouseOptions): Promise<Warehouse<DB>> {
   const runs = options.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
   const runSlots = pLimit(runs);

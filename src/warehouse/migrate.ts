@@ -37,6 +37,23 @@ export class MigrationError extends Error {
 }
 
 /**
+ * The warehouse holds migrations this version does not have: a newer smsc-sync migrated it.
+ * Nothing is applied (its schema may differ from what this version reads and writes).
+ */
+export class NewerWarehouseError extends Error {
+  readonly unknown: readonly string[];
+  constructor(unknown: readonly string[], latestKnown: string | undefined) {
+    super(
+      `the warehouse was migrated by a newer smsc-sync version: it holds ${unknown.length === 1 ? 'migration' : 'migrations'} ${unknown.join(', ')}, ` +
+        `which this version does not know (its latest is ${latestKnown ?? 'none'}); upgrade smsc-sync (every process and replica that uses this warehouse) ` +
+        'to the version that migrated it, or later. Nothing was changed.',
+    );
+    this.name = 'NewerWarehouseError';
+    this.unknown = unknown;
+  }
+}
+
+/**
  * Applies every pending migration on a session of its own with no statement or lock
  * deadline (a migration may rewrite a large table, and another process may be migrating
  * already: it waits for that one, then finds nothing left to do).
@@ -53,11 +70,9 @@ export async function migrateWarehouse(warehouse: Warehouse<any>): Promise<strin
 /** Applies every pending migration; returns the names applied by this call. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   await moveMigrationTables(db);
-  const migrator = new Migrator({
-    db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
-    migrationTableSchema: SCHEMA,
-  });
+  const provider = new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR });
+  await refuseNewerWarehouse(db, Object.keys(await provider.getMigrations()));
+  const migrator = new Migrator({ db, provider, migrationTableSchema: SCHEMA });
   let { error, results = [] } = await migrator.migrateToLatest();
   // Before it takes its lock, Kysely's migrator lists the database's tables; a table another
   // process moves at that moment (2026-11-24-03 moves the plumbing) fails the listing with
@@ -69,6 +84,18 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   if (error) throw new MigrationError(results.find((r) => r.status === 'Error')?.migrationName, error);
   await refreshLookupTables(db);
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Throws NewerWarehouseError when the migrator's table lists migrations that are not among
+ * `known` (Kysely's own words for it are "corrupted migrations").
+ */
+async function refuseNewerWarehouse(db: Kysely<any>, known: readonly string[]): Promise<void> {
+  const found = await sql<{ found: boolean }>`SELECT to_regclass(${`${SCHEMA}.kysely_migration`}) IS NOT NULL AS found`.execute(db);
+  if (!found.rows[0]!.found) return;
+  const applied = await sql<{ name: string }>`SELECT name FROM ${sql.table(`${SCHEMA}.kysely_migration`)} ORDER BY name`.execute(db);
+  const unknown = applied.rows.map((r) => r.name).filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw new NewerWarehouseError(unknown, [...known].sort().at(-1));
 }
 
 /**

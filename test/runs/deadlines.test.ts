@@ -82,7 +82,7 @@ describe('a database that gives no connection', () => {
       const run = cli(['status'], { ...env(), DATABASE_URL: `postgres://someone:secret-pw@127.0.0.1:${port}/warehouse`, SMSC_DB_TIMEOUT_SECONDS: '1' });
       const { code } = await run.exit;
       expect(code).toBe(1);
-      expect(run.output()).toContain(`could not reach the warehouse at 127.0.0.1:${port}/warehouse (DATABASE_URL) within SMSC_DB_TIMEOUT_SECONDS (1 s): `);
+      expect(run.output()).toContain(`the database could not be reached at 127.0.0.1:${port} (DATABASE_URL): no answer within SMSC_DB_TIMEOUT_SECONDS (1 s): `);
       expect(run.output()).not.toContain('secret-pw');
     } finally {
       silent.close();

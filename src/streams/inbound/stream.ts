@@ -32,7 +32,7 @@ export const inboundStream: Stream = {
     if (lastSuccess !== undefined && ctx.clock.now() - lastSuccess > INBOUND_HORIZON_WARNING_MS) {
       const days = ((ctx.clock.now() - lastSuccess) / 86_400_000).toFixed(1);
       warnings.push(`last successful inbound sync was ${days} days ago; SMSC keeps replies 7 days, older ones are lost`);
-      ctx.log.warn({ stream: 'inbound', lastSuccessAt: cursor.lastSuccessAt }, warnings[0]!);
+      ctx.log.warn({ lastSuccessAt: cursor.lastSuccessAt }, warnings[0]!);
     }
     try {
       for (;;) {
@@ -86,6 +86,6 @@ async function repairCursor(ctx: StreamContext, cursor: InboundCursor): Promise<
   const account = ctx.account.name;
   if (readable && (await ctx.db.selectFrom('smsc.inbound_messages').select('id').where('account', '=', account).where('id', '=', lastId).executeTakeFirst())) return cursor;
   const newest = await ctx.db.selectFrom('smsc.inbound_messages').select('id').where('account', '=', account).orderBy('id', 'desc').limit(1).executeTakeFirst();
-  ctx.log.warn({ stream: 'inbound', afterId: lastId, repaired: newest?.id ?? null }, 'the cursor held the id of no stored reply; repaired');
+  ctx.log.warn({ afterId: lastId, repaired: newest?.id ?? null }, 'the cursor held the id of no stored reply; repaired');
   return { ...cursor, lastId: newest?.id };
 }

@@ -106,7 +106,7 @@ export const outboundStream: Stream = {
       }
     } catch (error) {
       if (error instanceof QuotaDeferredError) {
-        ctx.log.info({ stream: 'outbound', rule: error.rule, retryAt: error.retryAt }, 'quota spent, walk saved to resume');
+        ctx.log.info({ rule: error.rule, retryAt: error.retryAt.toISOString() }, 'quota spent, walk saved to resume');
         return { deferredUntil: error.retryAt } satisfies StreamResult;
       }
       throw error;
@@ -172,7 +172,7 @@ async function repairCursor(ctx: StreamContext, cursor: OutboundCursor): Promise
       state = { ...state, refresh: undefined };
     }
     if (dropped.length > 0) {
-      ctx.log.warn({ stream: 'outbound', channel, repaired: dropped }, 'the cursor held an id of no stored message; repaired');
+      ctx.log.warn({ channel, repaired: dropped }, 'the cursor held an id of no stored message; repaired');
       cursor = { ...cursor, [channel]: state };
     }
   }
@@ -223,7 +223,7 @@ async function walkTop(ctx: StreamContext, channel: Channel, cursor: OutboundCur
       const counts = await commitOutbound(ctx, normalized, cursor, reachedStop);
       inserted += counts.inserted;
       const written = counts.inserted + counts.updated;
-      ctx.log.debug({ stream: 'outbound', channel, walk: 'top', first: walk.next === null, rows: normalized.rows.length, written, done, next: next.walk?.next }, 'page committed');
+      ctx.log.debug({ channel, walk: 'top', first: walk.next === null, rows: normalized.rows.length, written, done, next: next.walk?.next }, 'page committed');
       if (done && resumed) {
         resumed = false;
         state = next;
@@ -313,7 +313,7 @@ async function refreshChannel(ctx: StreamContext, channel: Channel, cursor: Outb
     state = { ...state, refresh: done ? undefined : { ...refresh, next: min.toString() } };
     cursor = { ...cursor, [channel]: state };
     const counts = await commitOutbound(ctx, normalized, cursor, true);
-    ctx.log.debug({ stream: 'outbound', channel, walk: 'refresh', rows: normalized.rows.length, written: counts.inserted + counts.updated, done }, 'page committed');
+    ctx.log.debug({ channel, walk: 'refresh', rows: normalized.rows.length, written: counts.inserted + counts.updated, done }, 'page committed');
     if (done) break;
   }
   return cursor;
@@ -396,7 +396,7 @@ async function planWalk(ctx: StreamContext, channel: Channel, state: ChannelCurs
   const earliest = now - HALF_YEAR_DAYS * DAY;
   if (state.newest === undefined) {
     const since = ctx.options.since ? sinceStart(ctx.options.since, tz) : now - DEFAULT_FIRST_RUN_DAYS * DAY;
-    if (since < earliest) ctx.log.warn({ stream: 'outbound', since: new Date(since) }, 'SMSC answers at most half a year of history; starting there');
+    if (since < earliest) ctx.log.warn({ since: new Date(since).toISOString() }, 'SMSC answers at most half a year of history; starting there');
     return { start: formatDate(Math.max(since, earliest), tz), stopAt: null, upper: null, next: null };
   }
   const newest = await ctx.db

@@ -18,7 +18,7 @@ export const shortLinksStream: Stream = {
         const name = 'id' in ref ? `id ${ref.id}` : `link ${ref.link}`;
         if (answer === undefined) {
           warnings.push(`short link ${name} is not known to SMSC (error 3): check SMSC_SHORT_LINKS`);
-          ctx.log.warn({ stream: 'short_links', link: name }, warnings.at(-1)!);
+          ctx.log.warn({ link: name }, warnings.at(-1)!);
           continue;
         }
         await commitPage(ctx, 'short_links', [answer], (raw) => normalizeShortLink(raw, day), upsertShortLinks, { lastSnapshotDay: day });

@@ -36,7 +36,7 @@ export const tariffsStream: Stream = {
     ctx.totals.updated += counts.closed;
     // Entries refused before (the same bad entry every day) are only marked as seen again.
     ctx.totals.rejected += newlyRejected;
-    if (newlyRejected > 0) ctx.log.warn({ stream: 'tariffs', rejected: newlyRejected, firstReason: snapshot.rejected[0]!.reason }, 'rows rejected');
+    if (newlyRejected > 0) ctx.log.warn({ rejected: newlyRejected, firstReason: snapshot.rejected[0]!.reason }, 'rows rejected');
     ctx.totals.pages += 1;
     return {};
   },
