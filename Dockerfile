@@ -16,6 +16,12 @@ COPY jobs ./jobs
 ENV SMSC_DATA_DIR=/data
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data
+# `start` serves /healthz and /metrics here; the health check asks /healthz with node itself
+# (the image has no curl). SMSC_HTTP_PORT empty turns the listener off: run such a container
+# with --no-healthcheck.
+ENV SMSC_HTTP_PORT=9464
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/bin/healthcheck.js"]
 USER node
 ENTRYPOINT ["node", "bin/smsc-sync.js"]
 CMD ["start"]
