@@ -145,13 +145,13 @@ function composeConfig(command: string[], json: boolean, dir: string, env: Recor
   expect(out.status, `${command.join(' ')} config: ${out.stderr}`).toBe(0);
   // docker-compose 1.x prints YAML only; its own Python has the YAML module.
   const text = json ? out.stdout : run('python3', ['-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: out.stdout }).stdout;
-  const model = JSON.parse(text) as { services: Record<string, { environment?: Record<string, string | null>; ports?: (string | { published?: string | number; target: number })[]; healthcheck?: { test?: string[] | string } }> };
+  const model = JSON.parse(text) as { services: Record<string, { environment?: Record<string, string | null>; ports?: (string | { host_ip?: string; published?: string | number; target: number })[]; healthcheck?: { test?: string[] | string } }> };
   return Object.fromEntries(
     Object.entries(model.services).map(([name, s]) => [
       name,
       {
         environment: Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? ''])),
-        published: (s.ports ?? []).map((p) => (typeof p === 'string' ? p : `${p.published ?? ''}:${p.target}`)),
+        published: (s.ports ?? []).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.host_ip ? `${p.host_ip}:` : ''}${p.published ?? ''}:${p.target}`)),
         healthcheck: [s.healthcheck?.test ?? []].flat().join(' '),
       },
     ]),
@@ -212,6 +212,20 @@ function project(): string {
   return dir;
 }
 
+const README = read('README.md');
+const DOCKER_SECTION = README.slice(README.indexOf('### Docker'), README.indexOf('### By hand'));
+
+/** The README's docker-compose.override.yml that publishes PostgreSQL on the host. */
+function readmeOverride(): string {
+  const block = /```yaml\n(\s*# docker-compose\.override\.yml\n[\s\S]*?)```/.exec(DOCKER_SECTION)?.[1];
+  expect(block, "the README's docker-compose.override.yml").toBeDefined();
+  const indent = /^ */.exec(block!)![0].length;
+  return block!
+    .split('\n')
+    .map((l) => l.slice(indent))
+    .join('\n');
+}
+
 /** smsc-sync's configuration from the environment the compose file gives its container. */
 const containerConfig = (view: ServiceView) => loadConfig(view.environment, { cwd: tempDir('smsc-compose-cwd-') });
 
@@ -250,10 +264,31 @@ describe.each(TOOLS)('docker-compose.yml under $name', (tool) => {
     expect(config.httpPort).toBe(9464);
   });
 
+  toolIt("publishes PostgreSQL on the host with the README's docker-compose.override.yml", () => {
+    const dir = project();
+    writeFileSync(join(dir, 'docker-compose.override.yml'), readmeOverride());
+    const services = tool.services(dir, {});
+    expect(services.postgres!.published).toEqual(['127.0.0.1:5433:5432']);
+    expect(services['smsc-sync']!.published).toEqual(['9464:9464']);
+  });
+
   toolIt('passes the account from the shell to smsc-sync', () => {
     const config = containerConfig(tool.services(project(), { SMSC_APIKEY: 'k3y-from-shell', SMSC_ACCOUNT_NAME: 'shop', LOG_LEVEL: 'warn' })['smsc-sync']!);
     expect(config.accounts).toEqual([expect.objectContaining({ name: 'shop', apikey: 'k3y-from-shell', login: undefined })]);
     expect(config.logLevel).toBe('warn');
+  });
+});
+
+describe('docker-compose.yml and the README', () => {
+  it('the README names the variables the compose file hands to smsc-sync, all of them documented in .env.example', () => {
+    const lines = read('docker-compose.yml')
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l));
+    const interpolated = [...lines.join('\n').matchAll(/\$\{(\w+)/g)].map((m) => m[1]!);
+    const said = /hands them to smsc-sync: ([^.]*)\./.exec(DOCKER_SECTION.replace(/\s+/g, ' '))?.[1] ?? '';
+    expect([...said.matchAll(/`(\w+)`/g)].map((m) => m[1]!)).toEqual(interpolated);
+    const example = read('.env.example');
+    for (const name of interpolated) expect(example, name).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
   });
 });
 
@@ -307,7 +342,7 @@ function startImage(cwd: string, env: Record<string, string | undefined>): { chi
 }
 
 /** Waits for `probe` to give a value while the process runs. */
-async function until<T>(what: string, probe: () => T | undefined, image: { child: ChildProcess; output: () => string }, ms = 15_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined, image: { child: ChildProcess; output: () => string }, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = probe();
@@ -340,7 +375,8 @@ describe('the image starting without DATABASE_URL (replayed without an engine)',
     const [code, signal] = await exited;
     expect({ code, signal }, image.output()).toEqual({ code: 0, signal: null });
     expect(image.output()).toContain('"msg":"stopped"');
-  }, 30_000);
+    // About 4 s on an idle machine; the deadlines are for a busy one.
+  }, 90_000);
 
   it('without a writable SMSC_DATA_DIR, says in one line which folder and what to set (no stack trace)', async () => {
     const cwd = readOnlyWorkdir();
