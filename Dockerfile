@@ -8,6 +8,20 @@ COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
 COPY jobs ./jobs
+# The embedded warehouse (no DATABASE_URL) and the HMAC key (secret.key) live in
+# SMSC_DATA_DIR. Its default, .smsc-sync in the working folder, would be /app/.smsc-sync,
+# which the user `node` may not create: a folder of its own, a volume so it outlives the
+# container. (A volume created from the image starts owned by `node`; a host folder mounted
+# here must be writable by uid 1000.)
+ENV SMSC_DATA_DIR=/data
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
+# `start` serves /healthz and /metrics here; the health check asks /healthz with node itself
+# (the image has no curl). SMSC_HTTP_PORT empty turns the listener off: run such a container
+# with --no-healthcheck.
+ENV SMSC_HTTP_PORT=9464
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/bin/healthcheck.js"]
 USER node
 ENTRYPOINT ["node", "bin/smsc-sync.js"]
 CMD ["start"]

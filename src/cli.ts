@@ -20,7 +20,7 @@ import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
 import { type CalendarDay, parseCalendarDay } from './time/calendar.ts';
 import { connectionFailure, openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
-import { EmbeddedWarehouseBusyError } from './warehouse/embedded-lock.ts';
+import { EmbeddedWarehouseBusyError, EmbeddedWarehouseFolderError } from './warehouse/embedded-lock.ts';
 import { migrateWarehouse } from './warehouse/migrate.ts';
 import { grantReader } from './warehouse/reader-role.ts';
 import type { Warehouse } from './warehouse/schema.ts';
@@ -308,12 +308,12 @@ async function withWarehouse(
       statementTimeoutMs: config.statementTimeoutMs,
     });
   } catch (error) {
-    // The embedded warehouse in use by another process: one line that says by whom and what to do.
+    // The embedded warehouse in use by another process, or its folder not writable: one line
+    // that says by whom or where, and what to do.
     if (options.onOpenFailure) {
       const reason = (config.databaseUrl && connectionFailure(error, config.databaseUrl, config.dbTimeoutMs)) || error;
       options.onOpenFailure(config, reason instanceof Error ? reason.message : String(reason));
-    }
-    else if (error instanceof EmbeddedWarehouseBusyError) console.error(`smsc-sync: ${error.message}`);
+    } else if (error instanceof EmbeddedWarehouseBusyError || error instanceof EmbeddedWarehouseFolderError) console.error(`smsc-sync: ${error.message}`);
     else logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
     process.exitCode = 1;
     return;

@@ -3,7 +3,8 @@
 // running `sync`) has been seen to leave them unopenable. A lock file in the folder names the
 // process that holds it; a second process is refused with one line saying who holds it and
 // that DATABASE_URL is the way to share a warehouse. A lock left by a process that died is
-// taken over.
+// taken over. A folder this user may not create or write (a container's user, a read-only
+// mount) is one line naming the folder and what to set.
 import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -32,9 +33,28 @@ export class EmbeddedWarehouseBusyError extends Error {
   }
 }
 
-/** Takes the folder's lock or throws EmbeddedWarehouseBusyError. */
+/** The embedded warehouse's folder cannot be created or written by this process's user. */
+export class EmbeddedWarehouseFolderError extends Error {
+  readonly code: string | undefined;
+  constructor(dataDir: string, cause: NodeJS.ErrnoException) {
+    const user = process.getuid ? ` (uid ${process.getuid()})` : '';
+    super(
+      `the embedded warehouse's folder ${dataDir} cannot be ${cause.syscall === 'mkdir' ? 'created' : 'written'} by this user${user}: ${cause.code ?? cause.message}; ` +
+        'set SMSC_DATA_DIR to a folder it may write, or DATABASE_URL to a PostgreSQL database',
+      { cause },
+    );
+    this.name = 'EmbeddedWarehouseFolderError';
+    this.code = cause.code;
+  }
+}
+
+/** Takes the folder's lock or throws EmbeddedWarehouseBusyError (or EmbeddedWarehouseFolderError). */
 export function lockEmbeddedWarehouse(dataDir: string, purpose = defaultPurpose()): EmbeddedLock {
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new EmbeddedWarehouseFolderError(dataDir, error as NodeJS.ErrnoException);
+  }
   const path = join(dataDir, LOCK_FILE);
   const mine: LockInfo = { pid: process.pid, host: hostname(), purpose, since: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {
@@ -44,7 +64,8 @@ export function lockEmbeddedWarehouse(dataDir: string, purpose = defaultPurpose(
       closeSync(fd);
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new EmbeddedWarehouseFolderError(dataDir, error as NodeJS.ErrnoException);
+      if (attempt > 2) throw error;
       const holder = readLock(path);
       if (holder && holder.pid !== process.pid && alive(holder)) throw new EmbeddedWarehouseBusyError(dataDir, holder);
       // Left by a process that is gone (or unreadable): take it over.
