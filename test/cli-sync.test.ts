@@ -78,6 +78,9 @@ describe('smsc-sync sync and status', () => {
     expect(report[0].streams.filter((s: any) => s.lastRun.deferredUntil !== null).map((s: any) => s.stream)).toEqual(['stats']);
     const text = await cli(['status'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' });
     expect(text.stdout).toMatch(/outbound +last run .* succeeded: \+\d+ new/);
+    // The cursor of each stream that has one, as --json has it (compact, cut at 160 characters).
+    const outboundCursor = JSON.stringify(report[0].streams[0].cursor);
+    expect(text.stdout).toContain(`    cursor ${outboundCursor.length > 160 ? `${outboundCursor.slice(0, 157)}...` : outboundCursor}\n`);
     expect(text.stdout).toContain(`stats     last run ${stats.startedAt} deferred (quota spent; resumes ${stats.deferredUntil}): `);
   });
 

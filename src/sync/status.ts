@@ -202,6 +202,11 @@ export function formatStatus(report: readonly AccountStatus[]): string {
               `last success ${s.lastSuccessAt ?? 'never'}${s.lagSeconds !== null ? ` (${formatAge(s.lagSeconds)} ago)` : ''}`
           : `  ${s.stream.padEnd(9)} never run`,
       );
+      if (s.cursor !== null && s.cursor !== undefined) {
+        // Where the next run goes on from, compact (the whole of it is in --json).
+        const cursor = JSON.stringify(s.cursor);
+        lines.push(`    cursor ${cursor.length > 160 ? `${cursor.slice(0, 157)}...` : cursor}`);
+      }
       for (const w of s.warnings) lines.push(`    WARNING: ${w}`);
     }
   }
