@@ -275,7 +275,8 @@ export function cronLoggerOf(logger: Logger): CronLogger {
   const text = (m: string | Error) => (m instanceof Error ? m.message : m);
   return {
     info: (m: string) => log.debug(m),
-    warn: (m: string) => log.warn(m),
+    // Its overlap warning names no job; the scheduler's own line for the same skip does.
+    warn: (m: string) => (/overlap prevention/.test(m) ? log.debug(m) : log.warn(m)),
     error: (m: string | Error, err?: Error) => log.error({ err: err ?? (m instanceof Error ? m : undefined) }, text(m)),
     debug: (m: string | Error, err?: Error) => log.debug({ err }, text(m)),
   };
