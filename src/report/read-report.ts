@@ -1,0 +1,230 @@
+// The figures of `smsc-sync report`: one account's month read from the warehouse's views with
+// SQL. Money stays exact: numeric sums come back as their decimal text and are never added up
+// in JavaScript; only the charts turn them into numbers, to draw them.
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Warehouse } from '../warehouse/schema.ts';
+
+/** A calendar month, `YYYY-MM`. */
+export type Month = `${number}-${number}`;
+
+/** One day of the month: every day is there, a day without messages with zeros. */
+export interface DailyRow {
+  readonly day: string;
+  readonly messages: number;
+  readonly parts: number;
+  /** Sum of the known costs, exact decimal text. */
+  readonly cost: string;
+  /** Messages whose cost SMSC has not given (not in `cost`). */
+  readonly cost_unknown: number;
+}
+
+/** Sent → delivered / failed / pending for one operator or sender over the month. */
+export interface FunnelRow {
+  readonly key: string;
+  readonly sent: number;
+  readonly delivered: number;
+  readonly failed: number;
+  readonly pending: number;
+  /** delivered / (sent - pending) in percent, one decimal; null while nothing is final. */
+  readonly delivered_pct: string | null;
+  readonly cost: string;
+}
+
+/** Seconds from sending to the first final status, per day and channel (one decimal). */
+export interface LatencyRow {
+  readonly day: string;
+  readonly channel: string;
+  readonly messages: number;
+  readonly p50_seconds: string;
+  readonly p90_seconds: string;
+  readonly p99_seconds: string;
+  readonly max_seconds: string;
+}
+
+/** A row of `cost_reconciliation_daily`. */
+export interface ReconciliationRow {
+  readonly day: string;
+  readonly login: string;
+  readonly currency: string;
+  readonly stats_credit: string;
+  readonly messages_cost: string | null;
+  readonly difference: string | null;
+  readonly difference_pct: string | null;
+  readonly messages_cost_unknown: number | null;
+  readonly flagged: boolean;
+  readonly own_login: boolean;
+}
+
+/** The month's reconciliation per login and currency. */
+export interface ReconciliationTotal {
+  readonly login: string;
+  readonly currency: string;
+  readonly days: number;
+  readonly stats_credit: string;
+  readonly messages_cost: string | null;
+  readonly difference: string | null;
+  readonly flagged_days: number;
+  readonly own_login: boolean;
+}
+
+/** A row of `completeness_daily`. */
+export interface CompletenessRow {
+  readonly day: string;
+  readonly messages_held: number;
+  readonly messages_reported: number;
+  readonly gap: number;
+}
+
+/** The texts sent most often in the month (campaigns, templates). */
+export interface TopTextRow {
+  readonly message: string;
+  readonly sent: number;
+  readonly delivered: number;
+  readonly failed: number;
+  readonly pending: number;
+  readonly cost: string;
+}
+
+export interface ReportData {
+  readonly account: string;
+  readonly month: Month;
+  /** The zone the account's days are counted in (`smsc.accounts`). */
+  readonly timezone: string;
+  /** The account's currency as SMSC's statistics give it; null before any are held. */
+  readonly currency: string | null;
+  readonly totals: { readonly messages: number; readonly parts: number; readonly cost: string; readonly cost_unknown: number };
+  readonly daily: readonly DailyRow[];
+  readonly byOperator: readonly FunnelRow[];
+  readonly bySender: readonly FunnelRow[];
+  readonly latency: readonly LatencyRow[];
+  readonly reconciliation: readonly ReconciliationRow[];
+  readonly reconciliationTotals: readonly ReconciliationTotal[];
+  readonly completeness: readonly CompletenessRow[];
+  readonly topTexts: readonly TopTextRow[];
+}
+
+/** How many message texts `topTexts` keeps. (Default: 10) */
+export const TOP_TEXTS = 10;
+
+/** The first day of the month and of the next one, `YYYY-MM-DD`. */
+export function monthBounds(month: Month): { first: string; next: string } {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const next = m === 12 ? `${String(y + 1).padStart(4, '0')}-01` : `${String(y).padStart(4, '0')}-${String(m + 1).padStart(2, '0')}`;
+  return { first: `${month}-01`, next: `${next}-01` };
+}
+
+/** Reads one account's month. */
+export async function readReport(db: Kysely<Warehouse>, account: string, month: Month): Promise<ReportData> {
+  const { first, next } = monthBounds(month);
+  const inMonth = sql`v.account = ${account} AND v.day >= ${first}::date AND v.day < ${next}::date`;
+
+  const [meta] = (
+    await sql<{ timezone: string; currency: string | null }>`
+      SELECT smsc.account_timezone(${account}) AS timezone,
+             (SELECT min(currency) FROM smsc.daily_stats WHERE account = ${account}) AS currency`.execute(db)
+  ).rows;
+
+  const daily = (
+    await sql<DailyRow>`
+      WITH days AS (SELECT d::date AS day FROM generate_series(${first}::date, ${next}::date - 1, interval '1 day') d)
+      SELECT to_char(days.day, 'YYYY-MM-DD') AS day,
+             coalesce(sum(v.sent), 0)::int AS messages,
+             coalesce(sum(v.parts), 0)::int AS parts,
+             coalesce(sum(v.cost), 0)::text AS cost,
+             coalesce(sum(v.cost_unknown), 0)::int AS cost_unknown
+      FROM days LEFT JOIN smsc.delivery_daily v ON v.day = days.day AND v.account = ${account}
+      GROUP BY days.day ORDER BY days.day`.execute(db)
+  ).rows;
+
+  const [totals] = (
+    await sql<ReportData['totals']>`
+      SELECT coalesce(sum(v.sent), 0)::int AS messages, coalesce(sum(v.parts), 0)::int AS parts,
+             coalesce(sum(v.cost), 0)::text AS cost, coalesce(sum(v.cost_unknown), 0)::int AS cost_unknown
+      FROM smsc.delivery_daily v WHERE ${inMonth}`.execute(db)
+  ).rows;
+
+  // E-mail has no operator; a number SMSC could not place has none either.
+  const funnel = (key: RawBuilder<unknown>) => sql<FunnelRow>`
+      SELECT ${key} AS key, sum(v.sent)::int AS sent, sum(v.delivered)::int AS delivered, sum(v.failed)::int AS failed,
+             sum(v.pending)::int AS pending,
+             round(100.0 * sum(v.delivered) / nullif(sum(v.sent) - sum(v.pending), 0), 1)::text AS delivered_pct,
+             coalesce(sum(v.cost), 0)::text AS cost
+      FROM smsc.delivery_daily v WHERE ${inMonth}
+      GROUP BY 1 ORDER BY sent DESC, key`;
+  const byOperator = (await funnel(sql`coalesce(v.operator, CASE WHEN v.channel = 'email' THEN '(e-mail)' ELSE '(unknown)' END)`).execute(db)).rows;
+  const bySender = (await funnel(sql`coalesce(v.sender_id, '(none)')`).execute(db)).rows;
+
+  const latency = (
+    await sql<LatencyRow>`
+      SELECT to_char(v.day, 'YYYY-MM-DD') AS day, v.channel, v.messages,
+             round(v.p50_seconds::numeric, 1)::text AS p50_seconds, round(v.p90_seconds::numeric, 1)::text AS p90_seconds,
+             round(v.p99_seconds::numeric, 1)::text AS p99_seconds, round(v.max_seconds::numeric, 1)::text AS max_seconds
+      FROM smsc.delivery_latency_daily v WHERE ${inMonth}
+      ORDER BY v.day, v.channel`.execute(db)
+  ).rows;
+
+  const reconciliation = (
+    await sql<ReconciliationRow>`
+      SELECT to_char(v.day, 'YYYY-MM-DD') AS day, v.login, v.currency, v.stats_credit::text AS stats_credit,
+             v.messages_cost::text AS messages_cost, v.difference::text AS difference, v.difference_pct::text AS difference_pct,
+             v.messages_cost_unknown, v.flagged, v.own_login
+      FROM smsc.cost_reconciliation_daily v WHERE ${inMonth}
+      ORDER BY v.day, v.own_login DESC, v.login`.execute(db)
+  ).rows;
+
+  const reconciliationTotals = (
+    await sql<ReconciliationTotal>`
+      SELECT v.login, v.currency, count(*)::int AS days, sum(v.stats_credit)::text AS stats_credit,
+             sum(v.messages_cost)::text AS messages_cost, sum(v.difference)::text AS difference,
+             count(*) FILTER (WHERE v.flagged)::int AS flagged_days, bool_or(v.own_login) AS own_login
+      FROM smsc.cost_reconciliation_daily v WHERE ${inMonth}
+      GROUP BY v.login, v.currency ORDER BY bool_or(v.own_login) DESC, v.login, v.currency`.execute(db)
+  ).rows;
+
+  const completeness = (
+    await sql<CompletenessRow>`
+      SELECT to_char(v.day, 'YYYY-MM-DD') AS day, v.messages_held, v.messages_reported, v.gap
+      FROM smsc.completeness_daily v WHERE ${inMonth}
+      ORDER BY v.day`.execute(db)
+  ).rows;
+
+  const topTexts = (
+    await sql<TopTextRow>`
+      SELECT m.message, count(*)::int AS sent,
+             count(*) FILTER (WHERE m.status IN (1, 2, 4))::int AS delivered,
+             count(*) FILTER (WHERE m.is_final AND m.status NOT IN (1, 2, 4))::int AS failed,
+             count(*) FILTER (WHERE NOT m.is_final)::int AS pending,
+             coalesce(sum(m.cost), 0)::text AS cost
+      FROM smsc.outbound_messages m
+      WHERE m.account = ${account}
+        AND m.sent_at >= ${first}::timestamp AT TIME ZONE smsc.account_timezone(${account})
+        AND m.sent_at < ${next}::timestamp AT TIME ZONE smsc.account_timezone(${account})
+      GROUP BY m.message ORDER BY sent DESC, m.message LIMIT ${TOP_TEXTS}`.execute(db)
+  ).rows;
+
+  return {
+    account,
+    month,
+    timezone: meta!.timezone,
+    currency: meta!.currency,
+    totals: totals!,
+    daily,
+    byOperator,
+    bySender,
+    latency,
+    reconciliation,
+    reconciliationTotals,
+    completeness,
+    topTexts,
+  };
+}
+
+/** The accounts the warehouse holds (written by every sync), by name. */
+export async function warehouseAccounts(db: Kysely<Warehouse>): Promise<{ account: string; timezone: string }[]> {
+  return (await sql<{ account: string; timezone: string }>`SELECT account, timezone FROM smsc.accounts ORDER BY account`.execute(db)).rows;
+}
+
+/** The zone an account's days are counted in (Moscow until a sync has recorded it), as the views use it. */
+export async function accountTimezone(db: Kysely<Warehouse>, account: string): Promise<string> {
+  return (await sql<{ timezone: string }>`SELECT smsc.account_timezone(${account}) AS timezone`.execute(db)).rows[0]!.timezone;
+}
