@@ -4,7 +4,7 @@
 // drawn, no error, no request, the same figures in its tables and marks, and a message text
 // carrying markup shown as text.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -244,6 +244,7 @@ describe('smsc-sync report (HTML)', () => {
 
         mkdirSync(new URL('../test-results/', import.meta.url), { recursive: true });
         await page.screenshot({ path: new URL('../test-results/report.png', import.meta.url).pathname, fullPage: true });
+        copyFileSync(path!, new URL('../test-results/report.html', import.meta.url).pathname);
         expect(problems).toEqual([]);
       } finally {
         await browser.close();

@@ -112,7 +112,8 @@ export function renderReportHtml(data: ReportData, generatedAt: Date = new Date(
     ) +
     table('daily-table', 'Messages and cost per day', [{ key: 'day', label: 'day', numeric: false }, { key: 'messages', label: 'messages' }, { key: 'parts', label: 'parts' }, { key: 'cost', label: `cost${money}` }, { key: 'cost_unknown', label: 'cost unknown' }], data.daily as unknown as Record<string, Cell>[]);
 
-  const channels = [...new Set(data.latency.map((l) => l.channel))];
+  // SMS first: the channel most reports are about.
+  const channels = [...new Set(data.latency.map((l) => l.channel))].sort((a, b) => (a === 'sms' ? -1 : b === 'sms' ? 1 : a.localeCompare(b)));
   const latency =
     data.latency.length === 0
       ? `<p class="empty">No message reached a final status this month.</p>`
@@ -247,9 +248,9 @@ h1 { font-size: 1.6em; margin: 0.4em 0; } h2 { font-size: 1.25em; margin-top: 2e
 figure { margin: 16px 0; } figcaption { color: #555; font-size: 0.9em; }
 svg.chart { max-width: 100%; height: auto; font-size: 11px; }
 svg .grid { stroke: #e3e3e3; } svg .axis { stroke: #555; } svg .tick { fill: #444; } svg .axis-label { fill: #222; font-size: 12px; }
-svg .callout { fill: #c62828; } svg .legend text { fill: #222; font-size: 12px; }
+svg .callout { fill: #c62828; } svg .legend text { fill: #222; font-size: 12px; } svg .chart-title { fill: #111; font-size: 14px; font-weight: 600; }
 .table-wrap { overflow-x: auto; } table { border-collapse: collapse; margin: 12px 0; font-variant-numeric: tabular-nums; }
-caption { text-align: left; font-weight: 600; padding: 4px 0; } th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; } th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; white-space: nowrap; }
 thead th { border-bottom: 2px solid #ccc; } .num { text-align: right; } tr.flagged { background: #fdecea; }
 #texts-table th[scope=row] { max-width: 480px; white-space: pre-wrap; word-break: break-word; font-weight: normal; }
 .empty { color: #666; font-style: italic; }

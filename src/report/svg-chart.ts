@@ -31,7 +31,7 @@ export interface ChartOptions {
 }
 
 const WIDTH = 760;
-const MARGIN = { top: 44, right: 16, bottom: 52, left: 72 } as const;
+const MARGIN = { top: 64, right: 16, bottom: 52, left: 72 } as const;
 const e = escapeHtml;
 
 /** Round numbers from 0 to at least `max`: about five steps of 1, 2, 2.5 or 5 × 10^n. */
@@ -52,13 +52,13 @@ function frame(o: ChartOptions, height: number, body: string): string {
   const legend = o.series
     .map((s, i) => {
       const x = MARGIN.left + i * 170;
-      return `<g class="legend-item"><rect x="${x}" y="12" width="12" height="12" fill="${e(s.color)}"/><text x="${x + 18}" y="22">${e(s.name)}</text></g>`;
+      return `<g class="legend-item"><rect x="${x}" y="32" width="12" height="12" fill="${e(s.color)}"/><text x="${x + 18}" y="42">${e(s.name)}</text></g>`;
     })
     .join('');
   return (
     `<svg class="chart" id="${e(o.id)}" role="img" aria-labelledby="${e(o.id)}-title ${e(o.id)}-desc" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" xmlns="http://www.w3.org/2000/svg">` +
     `<title id="${e(o.id)}-title">${e(o.title)}</title><desc id="${e(o.id)}-desc">${e(o.description)}</desc>` +
-    `<g class="legend">${legend}</g>${body}</svg>`
+    `<text class="chart-title" x="8" y="18" aria-hidden="true">${e(o.title)}</text><g class="legend">${legend}</g>${body}</svg>`
   );
 }
 
