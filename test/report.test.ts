@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeReport } from '../src/report/write-report.ts';
 import type { Sandbox } from '../src/sandbox/server.ts';
 import type { MessageView } from '../src/sandbox/world.ts';
 import { childEnv } from './helpers/child-env.ts';
@@ -173,6 +174,18 @@ describe('smsc-sync report --csv', () => {
   });
 });
 
+describe('the default month', () => {
+  it("is the month the account's zone shows now: Moscow's July starts at 21:00 UTC on 30 June", async () => {
+    const dir = join(work, 'default-month');
+    for (const iso of ['2026-06-30T20:59:59Z', '2026-06-30T21:00:00Z']) {
+      const now = new Date(iso);
+      const expected = zoneDay(now.getTime(), TZ).slice(0, 7);
+      expect(await writeReport(db(), { account: 'demo', dir, now })).toEqual([join(dir, `smsc-report-demo-${expected}.html`)]);
+    }
+    expect(readdirSync(dir).sort()).toEqual(['smsc-report-demo-2026-06.html', 'smsc-report-demo-2026-07.html']);
+  });
+});
+
 const skipReason = !existsSync(CHROMIUM)
   ? `chromium is not installed at ${CHROMIUM} (apt-get install chromium)`
   : !testServerUrl()
@@ -205,6 +218,7 @@ describe('smsc-sync report (HTML)', () => {
         const charts = ['messages-chart', 'cost-chart', 'operator-chart', 'sender-chart', 'latency-sms-chart', 'reconciliation-chart', 'completeness-chart'];
         for (const id of charts) {
           const svg = page.locator(`svg#${id}`);
+          expect(await svg.count(), id).toBe(1);
           const box = await svg.boundingBox();
           expect(box && box.width > 100 && box.height > 100, id).toBe(true);
           expect(await svg.locator('title').first().textContent(), id).toBeTruthy();
