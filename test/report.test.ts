@@ -165,16 +165,19 @@ describe('smsc-sync report --csv', () => {
     }
   });
 
-  itNeedsServer('the CLI runs as a child process')('refuses an unknown account, a bad month, and --out with --csv', () => {
+  itNeedsServer('the CLI runs as a child process')('reports every account the warehouse holds by default; refuses an unknown account, a bad month, and --out with --csv', () => {
     const run = (args: string[]) => spawnSync(process.execPath, [BIN, 'report', ...args], { encoding: 'utf8', cwd: work, env: childEnv({ DATABASE_URL: database.url }), timeout: 60_000 });
     const unknown = run(['--account', 'nobody']);
     expect([unknown.status, unknown.stderr.trim()]).toEqual([2, "smsc-sync: the warehouse holds nothing of account 'nobody' (run smsc-sync sync first, or name one with --account); it holds: 'demo'"]);
     expect(run(['--month', '2026-13']).status).not.toBe(0);
+    // No --account and none configured: every account the warehouse holds, each to its default file.
+    const all = run(['--month', MONTH]);
+    expect([all.status, all.stdout]).toEqual([0, `${join(work, `smsc-report-demo-${MONTH}.html`)}\n`]);
     expect(run(['--out', 'x.html', '--csv', 'dir']).status).not.toBe(0);
   });
 });
 
-describe('the default month', () => {
+describe('writeReport', () => {
   it("is the month the account's zone shows now: Moscow's July starts at 21:00 UTC on 30 June", async () => {
     const dir = join(work, 'default-month');
     for (const iso of ['2026-06-30T20:59:59Z', '2026-06-30T21:00:00Z']) {
@@ -183,6 +186,15 @@ describe('the default month', () => {
       expect(await writeReport(db(), { account: 'demo', dir, now })).toEqual([join(dir, `smsc-report-demo-${expected}.html`)]);
     }
     expect(readdirSync(dir).sort()).toEqual(['smsc-report-demo-2026-06.html', 'smsc-report-demo-2026-07.html']);
+  });
+
+  it('writes a month without data as a page that says so', async () => {
+    const [path] = await writeReport(db(), { account: 'demo', month: '2025-01', dir: join(work, 'empty') });
+    const html = readFileSync(path!, 'utf8');
+    expect(html).toContain('<dd id="total-messages">0</dd>');
+    expect(html.match(/No messages sent this month\./g)?.length).toBe(3);
+    expect(html).toContain('No message reached a final status this month.');
+    expect(html).toContain('No daily statistics from SMSC are held for this month');
   });
 });
 

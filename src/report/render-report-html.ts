@@ -53,6 +53,10 @@ function table(id: string, caption: string, columns: readonly Column[], rows: re
   return `<div class="table-wrap"><table id="${e(id)}"><caption>${e(caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
+/** Characters of a message text the page shows (an e-mail body can run to 65,536); the CSV keeps it whole. (Default: 300) */
+export const TEXT_SHOWN = 300;
+const shorten = (text: string) => (text.length > TEXT_SHOWN ? `${text.slice(0, TEXT_SHOWN)}…` : text);
+
 const figure = (svg: string, caption: string) => `<figure>${svg}<figcaption>${e(caption)}</figcaption></figure>`;
 const dayTick = (day: string) => String(Number(day.slice(8)));
 const num = (text: string | null) => (text === null ? null : Number(text));
@@ -201,7 +205,7 @@ export function renderReportHtml(data: ReportData, generatedAt: Date = new Date(
   const topTexts =
     data.topTexts.length === 0
       ? `<p class="empty">No messages sent this month.</p>`
-      : table('texts-table', `The ${data.topTexts.length} texts sent most`, [{ key: 'message', label: 'text', numeric: false }, { key: 'sent', label: 'sent' }, { key: 'delivered', label: 'delivered' }, { key: 'failed', label: 'failed' }, { key: 'pending', label: 'pending' }, { key: 'cost', label: `cost${money}` }], data.topTexts as unknown as Record<string, Cell>[]);
+      : table('texts-table', `The ${data.topTexts.length} texts sent most`, [{ key: 'message', label: 'text', numeric: false }, { key: 'sent', label: 'sent' }, { key: 'delivered', label: 'delivered' }, { key: 'failed', label: 'failed' }, { key: 'pending', label: 'pending' }, { key: 'cost', label: `cost${money}` }], data.topTexts.map((t) => ({ ...t, message: shorten(t.message) })));
 
   const title = `SMSC report: ${data.account}, ${data.month}`;
   const t = data.totals;
