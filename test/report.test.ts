@@ -117,6 +117,10 @@ const OPERATOR_SQL = `
 const RECONCILIATION_SQL = `
   SELECT day::text, login, currency, stats_credit::text, messages_cost::text, difference::text, difference_pct::text, messages_cost_unknown, flagged, own_login
   FROM smsc.cost_reconciliation_daily WHERE account = 'demo' AND day BETWEEN '2026-06-01' AND '2026-06-30' ORDER BY day, own_login DESC, login`;
+const LATENCY_SQL = `
+  SELECT day::text, channel, messages, round(p50_seconds::numeric, 1)::text AS p50_seconds, round(p90_seconds::numeric, 1)::text AS p90_seconds,
+         round(p99_seconds::numeric, 1)::text AS p99_seconds, round(max_seconds::numeric, 1)::text AS max_seconds
+  FROM smsc.delivery_latency_daily WHERE account = 'demo' AND day BETWEEN '2026-06-01' AND '2026-06-30' ORDER BY day, channel`;
 const COMPLETENESS_SQL = `
   SELECT day::text, messages_held, messages_reported, gap FROM smsc.completeness_daily
   WHERE account = 'demo' AND day BETWEEN '2026-06-01' AND '2026-06-30' ORDER BY day`;
@@ -152,13 +156,7 @@ describe('smsc-sync report --csv', () => {
       expect(reconciliation).toEqual(asCsv(await rows(RECONCILIATION_SQL)));
       expect(reconciliation.filter((r) => r.flagged === 'true').map((r) => r.day)).toEqual([lostDay]);
       expect(parseCsv(file('completeness'))).toEqual(asCsv(await rows(COMPLETENESS_SQL)));
-      expect(parseCsv(file('latency'))).toEqual(
-        asCsv(
-          await rows(`SELECT day::text, channel, messages, round(p50_seconds::numeric, 1)::text AS p50_seconds, round(p90_seconds::numeric, 1)::text AS p90_seconds,
-                             round(p99_seconds::numeric, 1)::text AS p99_seconds, round(max_seconds::numeric, 1)::text AS max_seconds
-                      FROM smsc.delivery_latency_daily WHERE account = 'demo' AND day BETWEEN '2026-06-01' AND '2026-06-30' ORDER BY day, channel`),
-        ),
-      );
+      expect(parseCsv(file('latency'))).toEqual(asCsv(await rows(LATENCY_SQL)));
       // RFC 4180: the text with quotes and a comma is quoted, its quotes doubled, and reads back whole.
       expect(file('texts')).toContain(`\r\n"${INJECTED.replace(/"/g, '""')}",${INJECTED_SENDS},${INJECTED_SENDS},0,0,`);
       expect(parseCsv(file('texts')).find((r) => r.message === INJECTED)).toMatchObject({ sent: String(INJECTED_SENDS), delivered: String(INJECTED_SENDS) });
@@ -240,10 +238,16 @@ describe('smsc-sync report (HTML)', () => {
 
         // The figures shown equal the SQL: the per-day table and the messages chart's marks.
         const expectedDaily = asCsv(await rows(DAILY_SQL));
-        const tableRows = await page.locator('#daily-table tbody tr').evaluateAll((trs) =>
-          trs.map((tr) => Object.fromEntries([...tr.children].map((c) => [c.getAttribute('data-col')!, c.textContent!]))),
-        );
-        expect(tableRows).toEqual(expectedDaily);
+        /** A table of the page as rows of its cells' text, keyed by column. */
+        const shownTable = (id: string) =>
+          page.locator(`#${id} tbody tr`).evaluateAll((trs) => trs.map((tr) => Object.fromEntries([...tr.children].map((c) => [c.getAttribute('data-col')!, c.textContent!]))));
+        /** SQL rows as the page shows them: null as a dash, booleans as yes/no. */
+        const asShown = (list: Record<string, unknown>[]) =>
+          list.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? '—' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v)])));
+        expect(await shownTable('daily-table')).toEqual(expectedDaily);
+        expect(await shownTable('reconciliation-table')).toEqual(asShown(await rows(RECONCILIATION_SQL)));
+        expect(await shownTable('completeness-table')).toEqual(asShown(await rows(COMPLETENESS_SQL)));
+        expect(await shownTable('latency-table')).toEqual(asShown(await rows(LATENCY_SQL)));
         const marks = await page.locator('svg#messages-chart .mark').evaluateAll((ms) => ms.map((m) => [m.getAttribute('data-category'), m.getAttribute('data-value')]));
         expect(marks).toEqual(expectedDaily.map((r) => [r.day, r.messages]));
         const costMarks = await page.locator('svg#cost-chart .mark').evaluateAll((ms) => ms.map((m) => m.getAttribute('data-value')));
