@@ -124,35 +124,37 @@ export async function readReport(db: Kysely<Warehouse>, account: string, month: 
              (SELECT min(currency) FROM smsc.daily_stats WHERE account = ${account}) AS currency`.execute(db)
   ).rows;
 
-  const daily = (
-    await sql<DailyRow>`
-      WITH days AS (SELECT d::date AS day FROM generate_series(${first}::date, ${next}::date - 1, interval '1 day') d)
-      SELECT to_char(days.day, 'YYYY-MM-DD') AS day,
-             coalesce(sum(v.sent), 0)::int AS messages,
-             coalesce(sum(v.parts), 0)::int AS parts,
-             coalesce(sum(v.cost), 0)::text AS cost,
-             coalesce(sum(v.cost_unknown), 0)::int AS cost_unknown
-      FROM days LEFT JOIN smsc.delivery_daily v ON v.day = days.day AND v.account = ${account}
-      GROUP BY days.day ORDER BY days.day`.execute(db)
-  ).rows;
-
-  const [totals] = (
-    await sql<ReportData['totals']>`
-      SELECT coalesce(sum(v.sent), 0)::int AS messages, coalesce(sum(v.parts), 0)::int AS parts,
-             coalesce(sum(v.cost), 0)::text AS cost, coalesce(sum(v.cost_unknown), 0)::int AS cost_unknown
-      FROM smsc.delivery_daily v WHERE ${inMonth}`.execute(db)
-  ).rows;
-
+  // The month's rows of delivery_daily are read once (the view scans every message held) and
+  // summed four ways in the same statement; each way comes back as JSON whose money is text.
   // E-mail has no operator; a number SMSC could not place has none either.
-  const funnel = (key: RawBuilder<unknown>) => sql<FunnelRow>`
-      SELECT ${key} AS key, sum(v.sent)::int AS sent, sum(v.delivered)::int AS delivered, sum(v.failed)::int AS failed,
-             sum(v.pending)::int AS pending,
-             round(100.0 * sum(v.delivered) / nullif(sum(v.sent) - sum(v.pending), 0), 1)::text AS delivered_pct,
-             coalesce(sum(v.cost), 0)::text AS cost
-      FROM smsc.delivery_daily v WHERE ${inMonth}
-      GROUP BY 1 ORDER BY sent DESC, key`;
-  const byOperator = (await funnel(sql`coalesce(v.operator, CASE WHEN v.channel = 'email' THEN '(e-mail)' ELSE '(unknown)' END)`).execute(db)).rows;
-  const bySender = (await funnel(sql`coalesce(v.sender_id, '(none)')`).execute(db)).rows;
+  const funnel = (key: RawBuilder<unknown>) => sql`
+      SELECT coalesce(json_agg(f ORDER BY f.sent DESC, f.key), '[]') FROM (
+        SELECT ${key} AS key, sum(v.sent)::int AS sent, sum(v.delivered)::int AS delivered, sum(v.failed)::int AS failed,
+               sum(v.pending)::int AS pending,
+               round(100.0 * sum(v.delivered) / nullif(sum(v.sent) - sum(v.pending), 0), 1)::text AS delivered_pct,
+               coalesce(sum(v.cost), 0)::text AS cost
+        FROM month v GROUP BY 1) f`;
+  const [delivery] = (
+    await sql<{ daily: DailyRow[]; totals: ReportData['totals']; by_operator: FunnelRow[]; by_sender: FunnelRow[] }>`
+      WITH month AS MATERIALIZED (SELECT * FROM smsc.delivery_daily v WHERE ${inMonth}),
+      days AS (SELECT d::date AS day FROM generate_series(${first}::date, ${next}::date - 1, interval '1 day') d)
+      SELECT
+        (SELECT json_agg(d ORDER BY d.day) FROM (
+          SELECT to_char(days.day, 'YYYY-MM-DD') AS day,
+                 coalesce(sum(v.sent), 0)::int AS messages,
+                 coalesce(sum(v.parts), 0)::int AS parts,
+                 coalesce(sum(v.cost), 0)::text AS cost,
+                 coalesce(sum(v.cost_unknown), 0)::int AS cost_unknown
+          FROM days LEFT JOIN month v ON v.day = days.day
+          GROUP BY days.day) d) AS daily,
+        (SELECT row_to_json(t) FROM (
+          SELECT coalesce(sum(v.sent), 0)::int AS messages, coalesce(sum(v.parts), 0)::int AS parts,
+                 coalesce(sum(v.cost), 0)::text AS cost, coalesce(sum(v.cost_unknown), 0)::int AS cost_unknown
+          FROM month v) t) AS totals,
+        (${funnel(sql`coalesce(v.operator, CASE WHEN v.channel = 'email' THEN '(e-mail)' ELSE '(unknown)' END)`)}) AS by_operator,
+        (${funnel(sql`coalesce(v.sender_id, '(none)')`)}) AS by_sender`.execute(db)
+  ).rows;
+  const { daily, totals, by_operator: byOperator, by_sender: bySender } = delivery!;
 
   const latency = (
     await sql<LatencyRow>`
@@ -207,7 +209,7 @@ export async function readReport(db: Kysely<Warehouse>, account: string, month: 
     month,
     timezone: meta!.timezone,
     currency: meta!.currency,
-    totals: totals!,
+    totals,
     daily,
     byOperator,
     bySender,
