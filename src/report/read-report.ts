@@ -183,23 +183,23 @@ export async function readReport(db: Kysely<Warehouse>, account: string, month: 
       GROUP BY f.day, f.channel ORDER BY f.day, f.channel`.execute(db)
   ).rows;
 
-  const reconciliation = (
-    await sql<ReconciliationRow>`
-      SELECT to_char(v.day, 'YYYY-MM-DD') AS day, v.login, v.currency, v.stats_credit::text AS stats_credit,
-             v.messages_cost::text AS messages_cost, v.difference::text AS difference, v.difference_pct::text AS difference_pct,
-             v.messages_cost_unknown, v.flagged, v.own_login
-      FROM smsc.cost_reconciliation_daily v WHERE ${inMonth}
-      ORDER BY v.day, v.own_login DESC, v.login`.execute(db)
+  // Read once, like delivery_daily: the view sums the cost of every message held.
+  const [reconciled] = (
+    await sql<{ days: ReconciliationRow[]; totals: ReconciliationTotal[] }>`
+      WITH month AS MATERIALIZED (SELECT * FROM smsc.cost_reconciliation_daily v WHERE ${inMonth})
+      SELECT
+        (SELECT coalesce(json_agg(d ORDER BY d.day, d.own_login DESC, d.login), '[]') FROM (
+          SELECT to_char(v.day, 'YYYY-MM-DD') AS day, v.login, v.currency, v.stats_credit::text AS stats_credit,
+                 v.messages_cost::text AS messages_cost, v.difference::text AS difference, v.difference_pct::text AS difference_pct,
+                 v.messages_cost_unknown, v.flagged, v.own_login
+          FROM month v) d) AS days,
+        (SELECT coalesce(json_agg(t ORDER BY t.own_login DESC, t.login, t.currency), '[]') FROM (
+          SELECT v.login, v.currency, count(*)::int AS days, sum(v.stats_credit)::text AS stats_credit,
+                 sum(v.messages_cost)::text AS messages_cost, sum(v.difference)::text AS difference,
+                 count(*) FILTER (WHERE v.flagged)::int AS flagged_days, bool_or(v.own_login) AS own_login
+          FROM month v GROUP BY v.login, v.currency) t) AS totals`.execute(db)
   ).rows;
-
-  const reconciliationTotals = (
-    await sql<ReconciliationTotal>`
-      SELECT v.login, v.currency, count(*)::int AS days, sum(v.stats_credit)::text AS stats_credit,
-             sum(v.messages_cost)::text AS messages_cost, sum(v.difference)::text AS difference,
-             count(*) FILTER (WHERE v.flagged)::int AS flagged_days, bool_or(v.own_login) AS own_login
-      FROM smsc.cost_reconciliation_daily v WHERE ${inMonth}
-      GROUP BY v.login, v.currency ORDER BY bool_or(v.own_login) DESC, v.login, v.currency`.execute(db)
-  ).rows;
+  const { days: reconciliation, totals: reconciliationTotals } = reconciled!;
 
   const completeness = (
     await sql<CompletenessRow>`
