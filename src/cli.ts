@@ -3,11 +3,13 @@
 import { takeEarlySignal } from './early-signals.ts'; // first: see the module
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger, resolveLogFormat } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { runDemo } from './demo/demo.ts';
+import { type Month, warehouseAccounts } from './report/read-report.ts';
+import { parseMonth, writeReport } from './report/write-report.ts';
 import { SandboxClock, systemClock } from './sandbox/clock.ts';
 import { startSandbox } from './sandbox/server.ts';
 import { startHttp } from './scheduler/http.ts';
@@ -210,6 +212,32 @@ program
         if (!ok) process.exitCode = 1;
       },
     );
+  });
+
+program
+  .command('report')
+  .description("A month of an account as a self-contained HTML page (charts, each with its table), or the same figures as CSV files for finance")
+  .option('--account <names>', 'comma-separated account names (default: every configured account, or every account the warehouse holds when none is configured)', names)
+  .option('--month <yyyy-mm>', "the month (default: the current month in the account's zone)", month)
+  .addOption(new Option('--out <file>', 'the HTML file (default: smsc-report-<account>-<yyyy-mm>.html in the current folder); one account only').conflicts('csv'))
+  .option('--csv <dir>', 'write the figures as CSV files, one per table (smsc-report-<account>-<yyyy-mm>-<table>.csv), into this folder instead of the page')
+  .action(async (opts: { account?: string[]; month?: Month; out?: string; csv?: string }) => {
+    await withWarehouse({ requireAccount: false, quiet: true }, async ({ config, warehouse }) => {
+      // The warehouse is what is reported: an analyst with DATABASE_URL alone needs no credentials.
+      const held = (await warehouseAccounts(warehouse.db)).map((a) => a.account);
+      const wanted = opts.account ?? (config.accounts.length > 0 ? config.accounts.map((a) => a.name) : held);
+      const missing = wanted.filter((n) => !held.includes(n));
+      const fail = (message: string, code: number) => {
+        console.error(`smsc-sync: ${message}`);
+        process.exitCode = code;
+      };
+      if (wanted.length === 0) return fail('the warehouse holds no account yet: run smsc-sync sync first', 1);
+      if (missing.length > 0) return fail(`the warehouse holds nothing of account ${missing.map((n) => `'${n}'`).join(', ')} (run smsc-sync sync first, or name one with --account); it holds: ${held.map((n) => `'${n}'`).join(', ') || 'none'}`, 2);
+      if (opts.out !== undefined && wanted.length > 1) return fail(`--out names one file, for one account: choose it with --account (${wanted.map((n) => `'${n}'`).join(', ')})`, 2);
+      for (const account of wanted) {
+        for (const path of await writeReport(warehouse.db, { account, month: opts.month, out: opts.out, csvDir: opts.csv })) console.log(path);
+      }
+    });
   });
 
 program
@@ -424,6 +452,12 @@ function date(value: string): CalendarDay {
   const day = parseCalendarDay(value);
   if (!day) throw new InvalidArgumentError('expected a date dd.mm.yyyy or yyyy-mm-dd');
   return day;
+}
+
+function month(value: string): Month {
+  const m = parseMonth(value);
+  if (!m) throw new InvalidArgumentError('expected a month yyyy-mm');
+  return m;
 }
 
 function integer(value: string): number {

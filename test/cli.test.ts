@@ -1,7 +1,7 @@
 // The installed command: `npx smsc-sync sandbox` serves the documented history, and --help works.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,6 +41,12 @@ describe('smsc-sync CLI', () => {
       expect(Number(delivered?.[2])).toBeGreaterThan(0);
       expect(demo.stdout).toMatch(/^Replies: [1-9]\d* from [1-9]\d* numbers/m);
       expect(demo.stdout).toMatch(/^ +demo +[1-9]\d* messages +\d+\.\d{2} RUB$/m);
+      // The month's HTML report, beside the demo's warehouse, its path printed.
+      const page = /^Report of this month \(charts and tables\): (.+)$/m.exec(demo.stdout)?.[1];
+      expect(page).toMatch(new RegExp(`^${join(dataDir, 'demo', 'smsc-report-sandbox-demo-')}\\d{4}-\\d{2}\\.html$`));
+      const html = readFileSync(page!, 'utf8');
+      expect(html).toContain('<title>SMSC report: sandbox-demo,');
+      expect(html.match(/<svg class="chart"/g)?.length).toBeGreaterThanOrEqual(5);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

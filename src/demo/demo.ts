@@ -1,10 +1,11 @@
 // `smsc-sync demo`: the one-command trial. Starts the emulator, syncs every stream of its
 // demo account into a warehouse of its own (embedded; DATABASE_URL only when the user asks), and
-// prints a short report read back from the warehouse with SQL.
+// prints a short report read back from the warehouse with SQL, and writes the HTML report.
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { type Config, configWithDefaults } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { writeReport } from '../report/write-report.ts';
 import { SandboxClock } from '../sandbox/clock.ts';
 import { startSandbox } from '../sandbox/server.ts';
 import { STREAM_NAMES } from '../streams/index.ts';
@@ -55,6 +56,9 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
       out(`  ${s.stream.padEnd(12)} ${s.outcome.padEnd(9)} +${s.inserted} new, ${s.updated} updated, ${s.rejected} rejected, ${s.requests} requests`);
     }
     await report(warehouse.db, out);
+    // The month so far as the page `smsc-sync report` writes, beside the demo's warehouse.
+    const [page] = await writeReport(warehouse.db, { account: DEMO_ACCOUNT, dir: dataDir });
+    out(`\nReport of this month (charts and tables): ${page}`);
     return summaries;
   } finally {
     await warehouse.close();
