@@ -177,7 +177,7 @@ describe('loadConfig', () => {
     expect(config.schedules).toEqual({ outbound: '*/10 * * * *', short_links: '0 23 * * *' });
     expect(config.httpPort).toBe(9464);
     expect(problemsOf({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_SCHEDULE_OUTBUND: '* * * * *', SMSC_SCHEDULE_STATS: 'hourly', SMSC_HTTP_PORT: '70000' })).toEqual([
-      'SMSC_SCHEDULE_OUTBUND: no such job; known: SMSC_SCHEDULE_OUTBOUND, SMSC_SCHEDULE_INBOUND, SMSC_SCHEDULE_STATS, SMSC_SCHEDULE_TARIFFS, SMSC_SCHEDULE_OPERATORS, SMSC_SCHEDULE_SHORT_LINKS',
+      'SMSC_SCHEDULE_OUTBUND: no such job; known: SMSC_SCHEDULE_OUTBOUND, SMSC_SCHEDULE_INBOUND, SMSC_SCHEDULE_STATS, SMSC_SCHEDULE_TARIFFS, SMSC_SCHEDULE_OPERATORS, SMSC_SCHEDULE_SHORT_LINKS, SMSC_SCHEDULE_BALANCE',
       "SMSC_SCHEDULE_STATS: 'hourly' is not a cron expression; expected e.g. '*/5 * * * *'",
       "SMSC_HTTP_PORT: expected a port number (0 to 65535), got '70000'",
     ]);

@@ -227,7 +227,17 @@ export interface AccountsTable {
   /** SMSC host (smsc.ru, smsc.kz, …); null for rows written before it was recorded. */
   host: ColumnType<string | null, string | null | undefined, string | null>;
   timezone: string;
+  /** The account's currency, as balance.php last gave it; null until the balance stream ran. */
+  currency: ColumnType<string | null, string | null | undefined, string | null>;
   updated_at: Timestamp;
+}
+
+export interface BalanceHistoryTable {
+  account: string;
+  sampled_at: Timestamp;
+  balance: Numeric;
+  currency: string | null;
+  raw: Json;
 }
 
 export interface CompletenessDailyView {
@@ -243,6 +253,7 @@ export interface Warehouse {
   'smsc.accounts': AccountsTable;
   'smsc.completeness_daily': CompletenessDailyView;
   'smsc.daily_stats': DailyStatsTable;
+  'smsc.balance_history': BalanceHistoryTable;
   'smsc.tariff_zones': TariffZonesTable;
   'smsc.tariff_operator_prices': TariffOperatorPricesTable;
   'smsc.tariff_email_prices': TariffEmailPricesTable;

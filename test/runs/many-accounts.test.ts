@@ -78,6 +78,7 @@ describe('twenty accounts', () => {
         SELECT stream, outcome, count(*)::int AS n FROM smsc.sync_runs GROUP BY 1, 2 ORDER BY 1, 2`.execute(database.warehouse.db);
       // Stats reads 8 days at 3 requests a minute: the quota defers it, the next run goes on.
       expect(outcomes.rows).toEqual([
+        { stream: 'balance', outcome: 'succeeded', n: ACCOUNTS },
         { stream: 'inbound', outcome: 'succeeded', n: ACCOUNTS },
         { stream: 'operators', outcome: 'succeeded', n: ACCOUNTS },
         { stream: 'outbound', outcome: 'succeeded', n: ACCOUNTS },
