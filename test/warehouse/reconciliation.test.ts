@@ -3,11 +3,13 @@
 // (the emulator's clock moved there), and the daily and monthly reconciliation are checked
 // against sums computed here from the emulator's ground truth and its balance history.
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxClock } from '../../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import type { MessageView } from '../../src/sandbox/world.ts';
 import type { TestDatabase } from '../helpers/database.ts';
+import { itNeedsServer } from '../helpers/needs-server.ts';
 import { addDaysText, daysFromTo, moneyText, zoneDay, zoneDayStart } from '../helpers/oracle.ts';
 import { syncOnce } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
@@ -141,6 +143,41 @@ describe('reconciliation on the defaults', () => {
     // The current month is not complete.
     const [current] = await rows<{ complete: boolean }>(`SELECT complete FROM smsc.cost_reconciliation_monthly WHERE own_login AND month > '${month}'`);
     if (current) expect(current.complete).toBe(false);
+  });
+});
+
+describe('ids for JavaScript clients', () => {
+  it('every int8 column of schema smsc has a text twin', async () => {
+    const missing = await rows<{ col: string }>(`
+      SELECT c.relname || '.' || a.attname AS col
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'smsc' AND c.relkind IN ('r', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'int8'::regtype
+        AND NOT EXISTS (SELECT 1 FROM pg_attribute t WHERE t.attrelid = c.oid AND t.attname = a.attname || '_text' AND t.atttypid = 'text'::regtype)
+      ORDER BY 1`);
+    expect(missing).toEqual([]);
+  });
+
+  itNeedsServer('node-postgres, the client under test, connects over the network')('a client that reads int8 as a JavaScript number gets every id right from the text columns', async () => {
+    const client = new pg.Client({ connectionString: database.url, types: { getTypeParser: (oid: number, format?: any) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) } as any });
+    await client.connect();
+    try {
+      // Every view and table of smsc reads through such a client.
+      const relations = (await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'smsc' ORDER BY 1`)).rows.map((r) => r.table_name as string);
+      for (const r of relations) await client.query(`SELECT * FROM smsc.${r} LIMIT 5`);
+      const held = (await client.query(`SELECT int_id, int_id_text, message_id_text, crc_text FROM smsc.outbound_messages WHERE account = 'demo' ORDER BY int_id`)).rows;
+      const expected = truth.filter((v) => v.message.sendTs >= zoneDayStart(monthStart - 3 * DAY, TZ)).sort((a, b) => (a.message.intId < b.message.intId ? -1 : 1));
+      expect(held.map((r) => [r.int_id_text, r.message_id_text, r.crc_text])).toEqual(expected.map((v) => [v.message.intId.toString(), String(v.message.id), v.message.crc.toString()]));
+      // The number column is wrong where the id passes 2^53: why the text is there.
+      const big = held.filter((r) => BigInt(r.int_id_text) > 2n ** 53n);
+      expect(big.length).toBeGreaterThan(0);
+      expect(big.some((r) => String(r.int_id) !== r.int_id_text)).toBe(true);
+      const changes = (await client.query(`SELECT DISTINCT int_id_text FROM smsc.outbound_status_changes ORDER BY 1`)).rows.map((r) => r.int_id_text);
+      expect(changes).toEqual(expected.map((v) => v.message.intId.toString()).sort());
+      const replies = (await client.query(`SELECT id_text FROM smsc.inbound_messages ORDER BY id`)).rows.map((r) => r.id_text);
+      expect(replies).toEqual(sandbox.world.repliesAt('demo', now).map((r) => String(r.id)));
+    } finally {
+      await client.end();
+    }
   });
 });
 
