@@ -23,6 +23,9 @@ export interface AccountConfig {
   readonly shortLinks?: readonly ShortLinkRef[];
 }
 
+/** SMSC_STATS_ELECTRONIC: `auto` and `true` read the electronic balance's statistics too. */
+export type StatsElectronic = boolean | 'auto';
+
 export type ShortLinkRef = { readonly id: number } | { readonly link: string };
 
 export interface Config {
@@ -38,8 +41,12 @@ export interface Config {
   readonly noColor: boolean;
   /** Hours of history re-read for status changes. (Default: 72) */
   readonly statusWindowHours: number;
-  /** Also read statistics of the electronic balance (balance2=1). (Default: false) */
-  readonly statsElectronic: boolean;
+  /**
+   * Statistics of the electronic balance (balance2=1): `auto` and `true` read them beside the
+   * main balance's (a second get_stat request per day), so an account that pays some messages
+   * from it reconciles; `false` reads the main balance only. (Default: 'auto')
+   */
+  readonly statsElectronic: StatsElectronic;
   /** Days after which a number's operator is looked up again (numbers get ported). (Default: 30) */
   readonly operatorTtlDays: number;
   /** Cron expressions that replace jobs' defaults, by job name (SMSC_SCHEDULE_<NAME>). */
@@ -97,7 +104,7 @@ export function configWithDefaults(accounts: readonly AccountConfig[], overrides
     logFormat: undefined,
     noColor: false,
     statusWindowHours: DEFAULT_STATUS_WINDOW_HOURS,
-    statsElectronic: false,
+    statsElectronic: 'auto',
     operatorTtlDays: DEFAULT_OPERATOR_TTL_DAYS,
     schedules: {},
     runOnStart: true,
@@ -175,7 +182,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
 
   const statusWindowHours = positiveNumber('SMSC_STATUS_WINDOW_HOURS', vars.SMSC_STATUS_WINDOW_HOURS, DEFAULT_STATUS_WINDOW_HOURS, problems);
   const operatorTtlDays = positiveNumber('SMSC_OPERATOR_TTL_DAYS', vars.SMSC_OPERATOR_TTL_DAYS, DEFAULT_OPERATOR_TTL_DAYS, problems);
-  const statsElectronic = flag('SMSC_STATS_ELECTRONIC', vars.SMSC_STATS_ELECTRONIC, problems);
+  const statsElectronic: StatsElectronic =
+    vars.SMSC_STATS_ELECTRONIC === undefined || vars.SMSC_STATS_ELECTRONIC === '' || /^auto$/i.test(vars.SMSC_STATS_ELECTRONIC)
+      ? 'auto'
+      : flag('SMSC_STATS_ELECTRONIC', vars.SMSC_STATS_ELECTRONIC, problems, 'true, false or auto');
   const shortLinks = vars.SMSC_SHORT_LINKS ? parseShortLinks('SMSC_SHORT_LINKS', vars.SMSC_SHORT_LINKS, problems) : undefined;
   const schedules = readSchedules(vars, problems);
   const runOnStart = vars.SMSC_RUN_ON_START === undefined || vars.SMSC_RUN_ON_START === '' ? true : flag('SMSC_RUN_ON_START', vars.SMSC_RUN_ON_START, problems);
@@ -252,11 +262,11 @@ function port(name: string, value: string, problems: string[]): number | undefin
   return n;
 }
 
-function flag(name: string, value: string | undefined, problems: string[]): boolean {
+function flag(name: string, value: string | undefined, problems: string[], expected = 'true or false'): boolean {
   if (value === undefined || value === '') return false;
   if (/^(true|1|yes)$/i.test(value)) return true;
   if (/^(false|0|no)$/i.test(value)) return false;
-  problems.push(`${name}: expected true or false, got '${value}'`);
+  problems.push(`${name}: expected ${expected}, got '${value}'`);
   return false;
 }
 

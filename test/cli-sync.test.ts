@@ -41,8 +41,9 @@ describe('smsc-sync sync and status', () => {
     const sync = await cli(['sync'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' });
     expect(sync.code).toBe(0);
     const lines = sync.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    // A first run of stats needs 9 requests for its 7 days and SMSC allows 3 a minute: it is
-    // cut short, saved, and counts as success (the next run goes on).
+    // A first run of stats needs two requests (main and electronic balance) for each of its
+    // days and SMSC allows 3 a minute: it is cut short, saved, and counts as success (the next
+    // run goes on).
     expect(lines.filter((l) => l.msg === 'stream synced').map((l) => [l.stream, l.outcome])).toEqual([
       ['outbound', 'succeeded'],
       ['inbound', 'succeeded'],
@@ -50,6 +51,7 @@ describe('smsc-sync sync and status', () => {
       ['tariffs', 'succeeded'],
       ['operators', 'succeeded'],
       ['short_links', 'succeeded'],
+      ['balance', 'succeeded'],
     ]);
     const status = await cli(['status', '--json'], { SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo' });
     expect(status.code).toBe(0);
@@ -69,6 +71,7 @@ describe('smsc-sync sync and status', () => {
       ['tariffs', 'succeeded', true],
       ['operators', 'succeeded', true],
       ['short_links', 'succeeded', false],
+      ['balance', 'succeeded', true],
     ]);
     // The deferred stats run says when it resumes: within the minute of SMSC's 3 get_stat a minute.
     const stats = report[0].streams[2].lastRun;

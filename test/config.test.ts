@@ -199,13 +199,15 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ statsElectronic: true, operatorTtlDays: 14, statusWindowHours: 72 });
     expect(config.accounts[0]!.shortLinks).toEqual([{ id: 145142 }, { link: 'https://mysite.ru/sale' }, { id: 99 }]);
     const defaults = load({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p' });
-    expect(defaults).toMatchObject({ statsElectronic: false, operatorTtlDays: 30 });
+    expect(defaults).toMatchObject({ statsElectronic: 'auto', operatorTtlDays: 30 });
+    expect(load({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_STATS_ELECTRONIC: 'false' })).toMatchObject({ statsElectronic: false });
+    expect(load({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_STATS_ELECTRONIC: 'AUTO' })).toMatchObject({ statsElectronic: 'auto' });
     expect(defaults.accounts[0]!.shortLinks).toBeUndefined();
     const several = load({ SMSC_SHORT_LINKS: '7', SMSC_ACCOUNTS: JSON.stringify([{ name: 'a', apikey: 'k', shortLinks: [1, 'x.example/y'] }, { name: 'b', apikey: 'k2' }]) });
     expect(several.accounts.map((a) => a.shortLinks)).toEqual([[{ id: 1 }, { link: 'x.example/y' }], [{ id: 7 }]]);
     expect(problemsOf({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_STATS_ELECTRONIC: 'maybe', SMSC_SHORT_LINKS: 'not a link', SMSC_OPERATOR_TTL_DAYS: '0' })).toEqual([
       "SMSC_OPERATOR_TTL_DAYS: expected a positive number, got '0'",
-      "SMSC_STATS_ELECTRONIC: expected true or false, got 'maybe'",
+      "SMSC_STATS_ELECTRONIC: expected true, false or auto, got 'maybe'",
       "SMSC_SHORT_LINKS: 'not a link' is neither a short-link id nor a link",
     ]);
   });
@@ -215,7 +217,7 @@ describe('loadConfig', () => {
     expect(config.schedules).toEqual({ outbound: '*/10 * * * *', short_links: '0 23 * * *' });
     expect(config.httpPort).toBe(9464);
     expect(problemsOf({ SMSC_LOGIN: 'a', SMSC_PASSWORD: 'p', SMSC_SCHEDULE_OUTBUND: '* * * * *', SMSC_SCHEDULE_STATS: 'hourly', SMSC_HTTP_PORT: '70000' })).toEqual([
-      'SMSC_SCHEDULE_OUTBUND: no such job; known: SMSC_SCHEDULE_OUTBOUND, SMSC_SCHEDULE_INBOUND, SMSC_SCHEDULE_STATS, SMSC_SCHEDULE_TARIFFS, SMSC_SCHEDULE_OPERATORS, SMSC_SCHEDULE_SHORT_LINKS',
+      'SMSC_SCHEDULE_OUTBUND: no such job; known: SMSC_SCHEDULE_OUTBOUND, SMSC_SCHEDULE_INBOUND, SMSC_SCHEDULE_STATS, SMSC_SCHEDULE_TARIFFS, SMSC_SCHEDULE_OPERATORS, SMSC_SCHEDULE_SHORT_LINKS, SMSC_SCHEDULE_BALANCE',
       "SMSC_SCHEDULE_STATS: 'hourly' is not a cron expression; expected e.g. '*/5 * * * *'",
       "SMSC_HTTP_PORT: expected a port number (0 to 65535), got '70000'",
     ]);

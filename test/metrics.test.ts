@@ -170,7 +170,7 @@ describe('smsc-sync start restarted', () => {
           ['inbound', (now - Math.max(...sandbox.world.repliesAt('demo', now).map((r) => r.receivedTs))) / 1000],
           ['outbound', (now - Math.max(...sandbox.world.truth('demo', now).map((v) => v.message.sendTs))) / 1000],
         ]);
-        expect(find(text, 'smsc_sync_runs_in_progress').map((s) => s.value)).toEqual([0, 0, 0, 0, 0, 0]);
+        expect(find(text, 'smsc_sync_runs_in_progress').map((s) => s.value)).toEqual([0, 0, 0, 0, 0, 0, 0]);
         expect(find(text, 'smsc_sync_account_held')).toEqual([]);
 
         // Another session locks what the gauges are read from: scrapes answer from memory, with
@@ -270,7 +270,7 @@ describe('runs in progress', () => {
     const http = await startHttp({ port: 0, host: '127.0.0.1', metrics, health: async () => undefined });
     try {
       const inProgress = async () => Object.fromEntries(find(await scrape(http.port), 'smsc_sync_runs_in_progress', { account: 'demo' }).map((s) => [s.labels.stream, s.value]));
-      const idle = { outbound: 0, inbound: 0, stats: 0, tariffs: 0, operators: 0, short_links: 0 };
+      const idle = { outbound: 0, inbound: 0, stats: 0, tariffs: 0, operators: 0, short_links: 0, balance: 0 };
       expect(await inProgress()).toEqual(idle);
 
       // The first history request answers late: the outbound run is under way meanwhile.

@@ -40,7 +40,7 @@ beforeAll(async () => {
     limits: { statsPerMinute: 1000, identicalPerMinute: 1000 },
   });
   since = zoneDayStart(sandbox.clock.now() - 30 * DAY, TZ);
-  const config = { statsElectronic: true };
+  const config = {};
   await syncOnce(sandbox, database.warehouse, { streams: ['outbound', 'tariffs'], since: new Date(since), config });
   // A month of daily statistics, both balances.
   const [stats] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], since: new Date(since), config, quota: { statsPerMinute: 1000, identicalPerMinute: 1000 } });
@@ -164,7 +164,7 @@ describe('reporting views', () => {
         "day by day: SELECT * FROM smsc.completeness_daily WHERE account = 'demo' AND gap <> 0",
     ]);
     sandbox.clock.advance(61_000);
-    const [stats] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], config: { statsElectronic: true } });
+    const [stats] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'] });
     expect(stats!.warnings.some((w) => w.startsWith(`completeness gap on ${day}`))).toBe(true);
 
     // A second day loses two messages: still one warning line, for both days.

@@ -137,6 +137,12 @@ export class SmscClient {
     return answer === NOT_FOUND ? [] : asList(answer, 'get_stat');
   }
 
+  /** The account's balance (balance.php with cur=1: `{"balance": "1871.62", "currency": "RUB"}`). */
+  async getBalance(runId?: string): Promise<unknown> {
+    const answer = await this.request('balance', { cur: 1 }, runId);
+    return withData(answer, 'balance');
+  }
+
   async getPrice(runId?: string): Promise<unknown> {
     const answer = await this.request('get_price', {}, runId);
     return answer === NOT_FOUND ? undefined : withData(answer, 'get_price');

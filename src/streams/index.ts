@@ -1,4 +1,5 @@
 // The streams smsc-sync knows, by name (the names `sync --streams` takes).
+import { balanceStream } from './balance/stream.ts';
 import { inboundStream } from './inbound/stream.ts';
 import { operatorsStream } from './operators/stream.ts';
 import { outboundStream } from './outbound/stream.ts';
@@ -8,7 +9,7 @@ import type { Stream } from './stream.ts';
 import { tariffsStream } from './tariffs/stream.ts';
 
 /** In the order a full pass runs them: operators after the streams that bring new numbers. */
-export const STREAMS: readonly Stream[] = [outboundStream, inboundStream, statsStream, tariffsStream, operatorsStream, shortLinksStream];
+export const STREAMS: readonly Stream[] = [outboundStream, inboundStream, statsStream, tariffsStream, operatorsStream, shortLinksStream, balanceStream];
 
 export const STREAM_NAMES = STREAMS.map((s) => s.name);
 

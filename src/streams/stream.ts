@@ -20,8 +20,8 @@ export interface StreamOptions {
   readonly since?: Since | undefined;
   /** Hours of history re-read for status changes. (Default: 72) */
   readonly statusWindowHours: number;
-  /** Also read statistics of the electronic balance. (Default: false) */
-  readonly statsElectronic?: boolean;
+  /** Statistics of the electronic balance too, unless false (SMSC_STATS_ELECTRONIC). (Default: 'auto') */
+  readonly statsElectronic?: boolean | 'auto';
   /** Days after which a number's operator is looked up again. (Default: 30) */
   readonly operatorTtlDays?: number;
   /** Numbers per get_operator request. (Default: 50) */

@@ -1,8 +1,8 @@
 // The production cadence on a controlled clock: `start`'s scheduler (node-cron, the real
-// Scheduler) with the stats job on its default hourly schedule, SMSC_STATS_ELECTRONIC on, for
-// two simulated days. Yesterday and today take 4 get_stat requests (two days, two balances)
-// against SMSC's 3 a minute: a run is deferred every hour, and must be resumed at its retry
-// time, so that every day gets both balances. Time is vitest's fake clock; the emulator,
+// Scheduler) with the stats job on its default hourly schedule and SMSC_STATS_ELECTRONIC at its
+// default (auto: both balances), for two simulated days. Yesterday and today take 4 get_stat
+// requests (two days, two balances) against SMSC's 3 a minute: a run is deferred every hour,
+// and must be resumed at its retry time, so that every day gets both balances. Time is vitest's fake clock; the emulator,
 // the ledger and node-cron all read it, and the test moves it from timer to timer once the
 // runs started by the previous one are done (their IO is real).
 import { sql } from 'kysely';
@@ -40,12 +40,12 @@ afterAll(async () => {
   await database.drop();
 });
 
-describe('stats with the electronic balance on its default hourly schedule', () => {
+describe('stats with the electronic balance (the default) on its default hourly schedule', () => {
   it('holds every day with both balances, equal to the truth, over two simulated days', async () => {
     vi.useFakeTimers({ now: START, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
     sandbox = await startSandbox({ clock: new SandboxClock({ start: START, speed: 1 }), seed: 7, world: { historyDays: 10, futureDays: 3, messagesPerDay: 400 } });
     const account = { name: 'demo', login: 'demo', password: 'demo', baseUrl: sandbox.url, timezone: 'Europe/Moscow' };
-    const config = configWithDefaults([account], { statsElectronic: true });
+    const config = configWithDefaults([account]);
     // pg-pool times its connection attempts with setTimeout, which is fake here: a jump of
     // the fake clock during a real connect would end it. This warehouse has no such deadline.
     const warehouse = await openWarehouse<Warehouse>({ databaseUrl: database.url, dbTimeoutMs: 0 });

@@ -80,7 +80,7 @@ describe('three start replicas on one database', () => {
     const jobsFired = (job: string) => fires.filter((f) => f.key.startsWith(`${job}:demo:`)).length;
     expect(jobsFired('outbound')).toBeGreaterThanOrEqual(2);
     // Every job ran once shortly after start (SMSC_RUN_ON_START), once for all three replicas.
-    const JOBS = ['inbound', 'operators', 'outbound', 'short_links', 'stats', 'tariffs'];
+    const JOBS = ['balance', 'inbound', 'operators', 'outbound', 'short_links', 'stats', 'tariffs'];
     expect(fires.filter((f) => f.key.startsWith('startup:')).map((f) => f.key).sort()).toEqual(JOBS.map((j) => `startup:${j}:demo`));
     // Each fire (one key per job and scheduled second) ran one run of its stream, on one replica.
     const runs = await sql<{ stream: string; n: number }>`SELECT stream, count(*)::int AS n FROM smsc.sync_runs GROUP BY stream ORDER BY stream`.execute(db);

@@ -31,12 +31,15 @@ const dayStart = (day: string) => zoneDayStart(day, TZ);
 /** At most `limit` of the times in any window of `span`. */
 const maxInWindow = (times: number[], span: number) => Math.max(0, ...times.map((t) => times.filter((u) => u > t - span && u <= t).length));
 
+/** The main balance alone (SMSC_STATS_ELECTRONIC=false): one get_stat request a day. */
+const MAIN_ONLY = { statsElectronic: false } as const;
+
 describe('stats', () => {
   it('backfills 60 days one request a day within 3 requests a minute, then equals the truth per login and day', async () => {
     const since = new Date(T0 - 60 * DAY);
     const outcomes: string[] = [];
     for (let run = 0; run < 100; run++) {
-      const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], since: run === 0 ? since : undefined });
+      const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], since: run === 0 ? since : undefined, config: MAIN_ONLY });
       outcomes.push(s!.outcome);
       if (s!.outcome === 'succeeded') break;
       expect(s!.outcome).toBe('deferred');
@@ -104,7 +107,7 @@ describe('stats', () => {
     });
     expect(changed.length).toBeGreaterThan(0);
     const before = statRequests().length;
-    const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'] });
+    const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], config: MAIN_ONLY });
     expect(s!.outcome).toBe('succeeded');
     expect(statRequests().length - before).toBe(2);
     expect(s!.inserted).toBe(0);
@@ -113,10 +116,10 @@ describe('stats', () => {
 });
 
 describe('stats of the electronic balance', () => {
-  it('are kept beside the main balance when SMSC_STATS_ELECTRONIC is on', async () => {
+  it('are kept beside the main balance on the defaults (SMSC_STATS_ELECTRONIC=auto)', async () => {
     sandbox.clock.advance(MINUTE);
     for (let run = 0; run < 5; run++) {
-      const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], config: { statsElectronic: true } });
+      const [s] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'] });
       if (s!.outcome === 'succeeded') break;
       sandbox.clock.advance(30_000);
     }
@@ -303,5 +306,53 @@ describe('short links', () => {
     await check();
     const total = await db().selectFrom('smsc.short_link_clicks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     expect(Number(total.n)).toBe(2);
+  });
+});
+
+describe('balance', () => {
+  // A world and warehouse of its own: the clock of the file's is past its world's end by now.
+  let balanceSandbox: Sandbox;
+  let balanceDatabase: TestDatabase;
+  beforeAll(async () => {
+    balanceDatabase = await migratedDatabase('balance');
+    balanceSandbox = await testSandbox({ world: { historyDays: 5, futureDays: 12, messagesPerDay: 200 } });
+  });
+  afterAll(async () => {
+    await balanceSandbox.stop();
+    await balanceDatabase.drop();
+    expect(balanceSandbox.quotas.violations).toEqual([]);
+  });
+
+  it('samples balance.php into balance_history, equal to the emulator balance as messages and payments move it', async () => {
+    const sandbox = balanceSandbox;
+    const database = balanceDatabase;
+    const db = () => database.warehouse.db;
+    const account = sandbox.world.account('demo')!;
+    const payment = account.payments.find((p) => p.at > sandbox.clock.now() + DAY && p.at < T0 + 12 * DAY);
+    expect(payment).toBeDefined();
+    // Samples six hours apart, and a second before and after a payment.
+    const instants = [0, 6, 12].map((h) => sandbox.clock.now() + h * 60 * MINUTE);
+    instants.push(payment!.at - 1000, payment!.at + 1000);
+    const requests = () => sandbox.requests.filter((r) => r.endpoint === 'balance').length;
+    const before = requests();
+    for (const at of instants.sort((a, b) => a - b)) {
+      sandbox.clock.set(at);
+      const [run] = await syncOnce(sandbox, database.warehouse, { streams: ['balance'] });
+      expect([run!.outcome, run!.inserted, run!.requests]).toEqual(['succeeded', 1, 1]);
+    }
+    // The same instant again changes nothing.
+    const [again] = await syncOnce(sandbox, database.warehouse, { streams: ['balance'] });
+    expect([again!.inserted, again!.updated]).toEqual([0, 0]);
+    expect(requests() - before).toBe(instants.length + 1);
+    const rows = await sql<{ sampled_at: Date; balance: string; currency: string }>`
+      SELECT sampled_at, balance::text, currency FROM smsc.balance_history WHERE account = 'demo' ORDER BY sampled_at`.execute(db());
+    expect(rows.rows).toEqual(instants.map((at) => ({ sampled_at: new Date(at), balance: moneyText(sandbox.world.balance('demo', at)), currency: 'RUB' })));
+    expect(new Set(rows.rows.map((r) => r.balance)).size).toBe(instants.length);
+    // The payment raised it (by the payment, less the messages of those two seconds).
+    const [before1, after1] = rows.rows.slice(-2).map((r) => Math.round(Number(r.balance) * 100));
+    const sentBetween = sandbox.world.truth('demo', payment!.at + 1000).filter((v) => v.message.sendTs > payment!.at - 1000 && v.message.balance === 'main');
+    expect(after1! - before1!).toBe(payment!.amount - sentBetween.reduce((s, v) => s + v.cost, 0));
+    const [acc] = (await sql<{ currency: string }>`SELECT currency FROM smsc.accounts WHERE account = 'demo'`.execute(db())).rows;
+    expect(acc!.currency).toBe('RUB');
   });
 });

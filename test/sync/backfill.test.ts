@@ -90,7 +90,7 @@ describe('backfill', () => {
 
     const now = sandbox.clock.now();
     await expectNoGapPerChannel(sandbox, database.warehouse, since.getTime());
-    const days = (await database.warehouse.db.selectFrom('smsc.daily_stats').select('day').where('login', '=', 'demo').orderBy('day').execute()).map((r) =>
+    const days = (await database.warehouse.db.selectFrom('smsc.daily_stats').select('day').where('login', '=', 'demo').where('balance', '=', 'main').orderBy('day').execute()).map((r) =>
       String(r.day),
     );
     expect(days[0]).toBe(zoneDay(since.getTime(), TZ));

@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 /** Schema `smsc`'s data tables: what the warehouse holds for its users (README, "The warehouse"). */
 const SMSC_DATA_TABLES = [
   'accounts',
+  'balance_history',
   'daily_stats',
   'delivery_errors',
   'inbound_messages',
@@ -31,8 +32,8 @@ const SMSC_RUN_TABLES = ['rejected_rows', 'sync_runs'] as const;
 /** The plumbing (schema smsc_internal, which the reader role is not granted). */
 const SMSC_PLUMBING_TABLES = ['account_holds', 'api_requests', 'cron_fires', 'kysely_migration', 'kysely_migration_lock', 'login_checks', 'sync_state'] as const;
 /** The reporting views (README, "Reports"). */
-const SMSC_VIEWS = ['completeness_daily', 'cost_reconciliation_daily', 'delivery_daily', 'delivery_latency_daily', 'reply_rate_daily'] as const;
-const SMSC_FUNCTIONS = ['account_timezone', 'tariff_at', 'tariff_on_day'] as const;
+const SMSC_VIEWS = ['completeness_daily', 'cost_reconciliation_daily', 'cost_reconciliation_monthly', 'delivery_daily', 'delivery_latency_daily', 'reply_rate_daily'] as const;
+const SMSC_FUNCTIONS = ['account_currency', 'account_timezone', 'tariff_at', 'tariff_on_day'] as const;
 
 let database: TestDatabase;
 beforeAll(async () => {

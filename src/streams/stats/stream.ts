@@ -112,7 +112,9 @@ export async function completenessWarnings(ctx: Pick<StreamContext, 'db' | 'acco
  * stop.
  */
 async function readDay(ctx: StreamContext, day: string, cursor: StatsCursor, advance: (c: StatsCursor) => StatsCursor): Promise<StatsCursor | undefined> {
-  const balances = ctx.options.statsElectronic ? (['main', 'electronic'] as const) : (['main'] as const);
+  // `auto` (the default) reads both: the history does not say which balance paid a message, so
+  // an account's own statistics must hold both for its messages' costs to add up.
+  const balances = (ctx.options.statsElectronic ?? 'auto') !== false ? (['main', 'electronic'] as const) : (['main'] as const);
   const now = ctx.clock.now();
   const recent = Object.fromEntries(Object.entries(cursor.recent ?? {}).filter(([, r]) => now - Date.parse(r.at) < RECENT_TTL_MS));
   const read = new Set<string>(recent[day]?.balances ?? []);
