@@ -118,27 +118,39 @@ program
       }
       const metrics = new Metrics({ db: warehouse.db, accounts: config.accounts, logger });
       const scheduler = new Scheduler({ config, warehouse, logger, metrics });
+      // Listening comes before any job: a port that cannot be had ends start-up with a line
+      // that names it, rather than a scheduler running blind beside a dead listener.
+      let http: Awaited<ReturnType<typeof startHttp>> | undefined;
+      if (config.httpPort !== undefined) {
+        // The warehouse's gauges are read before listening: the first scrape already has them.
+        await metrics.startRefreshing();
+        try {
+          http = await startHttp({ port: config.httpPort, metrics, health: schedulerHealth(scheduler, warehouse.db) });
+        } catch (error) {
+          metrics.stopRefreshing();
+          const code = (error as { code?: unknown }).code;
+          throw new Error(
+            code === 'EADDRINUSE'
+              ? `SMSC_HTTP_PORT: port ${config.httpPort} is already in use by another process; choose another port or stop that process`
+              : `SMSC_HTTP_PORT: cannot listen on port ${config.httpPort}: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        }
+        logger.info({ port: http.port }, 'http listening (/healthz, /metrics)');
+      }
       scheduler.start();
-      // The warehouse's gauges are read before listening: the first scrape already has them.
-      if (config.httpPort !== undefined) await metrics.startRefreshing();
-      const http =
-        config.httpPort === undefined
-          ? undefined
-          : await startHttp({
-              port: config.httpPort,
-              metrics,
-              health: schedulerHealth(scheduler, warehouse.db),
-            });
-      if (http) logger.info({ port: http.port }, 'http listening (/healthz, /metrics)');
       const signal = await stopRequested;
+      const firstSignalAt = performance.now();
       logger.info({ signal, deadlineSeconds: config.stopTimeoutMs / 1000 }, 'stopping: no new runs, the page in flight commits or rolls back');
-      // A second signal does not wait for anything.
-      const again = () => {
+      // A second signal does not wait for anything. (The same one within a second is the first
+      // again: a terminal's Ctrl-C reaches both the launcher on an older node and this process.)
+      const again = (name: string) => {
+        if (name === signal && performance.now() - firstSignalAt < SAME_SIGNAL_MS) return;
         logger.warn('second signal: exiting now; an open page rolls back');
         process.exit(0);
       };
-      process.once('SIGTERM', again);
-      process.once('SIGINT', again);
+      process.on('SIGTERM', () => again('SIGTERM'));
+      process.on('SIGINT', () => again('SIGINT'));
       const stopped = await scheduler.stop(config.stopTimeoutMs);
       metrics.stopRefreshing();
       await http?.close();
@@ -398,6 +410,9 @@ function describeDatabase(url: string | undefined): string {
   }
 }
 
+/** A signal repeated within this long is taken as the first one, not a second. */
+const SAME_SIGNAL_MS = 1000;
+
 /** Exit codes of a one-shot command stopped by a signal, as shells report them (128 + signal). */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -410,7 +425,14 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 function stopOnSignal(logger: Logger, deadlineMs: number, message: string): { signal: AbortSignal; readonly exitCode: number | undefined } {
   const controller = new AbortController();
   let exitCode: number | undefined;
+  let firstAt = 0;
+  let first: string | undefined;
   const onSignal = (name: keyof typeof SIGNAL_EXIT) => {
+    // The same signal again within a second is the first one twice (a terminal's Ctrl-C
+    // reaches both the launcher on an older node, which passes it on, and this process).
+    if (name === first && performance.now() - firstAt < SAME_SIGNAL_MS) return;
+    first ??= name;
+    if (firstAt === 0) firstAt = performance.now();
     if (exitCode !== undefined) {
       logger.warn({ signal: name }, 'second signal: exiting now; the page in flight rolls back');
       process.exit(exitCode);

@@ -75,6 +75,26 @@ describe('smsc-sync CLI', () => {
     }
   });
 
+  it('start ends at once, exit 1, with a line naming SMSC_HTTP_PORT when the port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
+    const { port } = taken.address() as { port: number };
+    const dataDir = mkdtempSync(join(tmpdir(), 'smsc-port-'));
+    try {
+      const env = childEnv({ SMSC_DATA_DIR: dataDir, SMSC_LOGIN: 'demo', SMSC_PASSWORD: 'demo', SMSC_HTTP_PORT: String(port), LOG_FORMAT: 'json' });
+      const start = spawnSync(process.execPath, [BIN, 'start'], { encoding: 'utf8', env, timeout: 60_000 });
+      expect(start.status, start.stdout + start.stderr).toBe(1);
+      const fatal = (start.stdout + start.stderr).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => l.level === 60);
+      expect(fatal.map((l) => l.msg)).toEqual([`SMSC_HTTP_PORT: port ${port} is already in use by another process; choose another port or stop that process`]);
+      // No job was scheduled: nothing ran.
+      expect(start.stdout + start.stderr).not.toContain('scheduler started');
+    } finally {
+      taken.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('runs the sandbox, which answers five messages in the documented shape, and stops on SIGTERM', async () => {
     child = spawn(process.execPath, [BIN, 'sandbox', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

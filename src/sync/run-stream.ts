@@ -10,6 +10,7 @@ import { type Logger, scrubText } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Clock } from '../sandbox/clock.ts';
 import type { SmscClient } from '../smsc/client.ts';
+import { TransportError } from '../smsc/errors.ts';
 import { emptyTotals, type Stream, type StreamOptions, type StreamTotals } from '../streams/stream.ts';
 import type { Warehouse as Db } from '../warehouse/database.ts';
 import { runLockHeld, runLockKey, tryRunLock } from '../warehouse/run-lock.ts';
@@ -117,7 +118,7 @@ async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: Stream
       }
     });
   } catch (error) {
-    summary = failedSummary(base, totals, error, log);
+    summary = failedSummary(base, totals, error, log, deps.account.baseUrl);
   }
   // Counted and recorded through the pool: the session may be the thing that failed.
   let requests = 0;
@@ -154,10 +155,13 @@ async function runStreamNow(deps: RunStreamDeps, stream: Stream, options: Stream
   return result;
 }
 
-function failedSummary(base: { runId: string; account: string; stream: string }, totals: StreamTotals, error: unknown, log: Logger): Omit<RunSummary, 'requests' | 'ms'> {
+function failedSummary(base: { runId: string; account: string; stream: string }, totals: StreamTotals, error: unknown, log: Logger, baseUrl: string): Omit<RunSummary, 'requests' | 'ms'> {
   const text = scrubText(error instanceof Error ? error.message : String(error));
   const code = (error as { code?: unknown } | undefined)?.code;
-  const message = lostConnection(error)
+  // SMSC's side first: a refused connection to SMSC is not the warehouse's.
+  const message = error instanceof TransportError
+    ? `could not get an answer from SMSC at ${baseUrl} (SMSC_BASE_URL) after the retries: ${text}; the pages committed before stand and the next run resumes from the cursor`
+    : lostConnection(error)
     ? `the run lost its database connection (${text}); the pages committed before stand, the page in flight rolled back, and the next run resumes from the cursor`
     : code === '55P03'
       ? `a statement of the run waited longer than lock_timeout (SMSC_DB_TIMEOUT_SECONDS) for a lock another session holds in the warehouse (${text}); look in pg_locks for who holds it; the page in flight rolled back and the next run resumes from the cursor`
@@ -175,6 +179,7 @@ function failedSummary(base: { runId: string; account: string; stream: string },
  */
 function lostConnection(error: unknown): boolean {
   for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e instanceof TransportError) return false;
     const code = typeof e.code === 'string' ? e.code : '';
     if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', '57P01', '57P02', '57P03'].includes(code) || code.startsWith('08')) return true;
     if (typeof e.message === 'string' && /Connection terminated|terminating connection|connection error and is not queryable/i.test(e.message)) return true;

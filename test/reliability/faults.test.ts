@@ -2,6 +2,7 @@
 // to a sync. Each fault strikes a run that has new messages to read; the sync is run again
 // until it succeeds, and then: every message up to the newest held is held once (no gap, no
 // duplicate), no quota rule was broken, and after a clean run the warehouse equals the truth.
+import { createServer } from 'node:net';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +82,20 @@ async function expectTruth(): Promise<void> {
 }
 
 const applied = (kind: FaultSpec['kind']) => sandbox.faults.applied.get(kind) ?? 0;
+
+describe('SMSC out of reach', () => {
+  it('fails the run with a message that names SMSC and SMSC_BASE_URL, not the warehouse', async () => {
+    // A port nothing listens on: every attempt is refused at connect.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    const [run] = await syncOnce(sandbox, database.warehouse, { streams: ['tariffs'], config: { accounts: [{ name: 'demo', login: 'demo', password: 'demo', apikey: undefined, baseUrl: `http://127.0.0.1:${port}`, timezone: TZ }] } });
+    expect(run!.outcome).toBe('failed');
+    expect(run!.error).toMatch(new RegExp(`^could not get an answer from SMSC at http://127\\.0\\.0\\.1:${port} \\(SMSC_BASE_URL\\) after the retries: .*ECONNREFUSED`));
+    expect(run!.error).not.toMatch(/database/);
+  });
+});
 
 describe('faults on the SMSC side', () => {
   const cases: { name: string; faults: FaultSpec[]; client?: { timeoutMs: number } }[] = [
