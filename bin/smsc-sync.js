@@ -23,9 +23,10 @@ if (major < 22 || (major === 22 && minor < 12)) {
   }
   const child = spawn(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-  // The emulator started in the background (`npx smsc-sync sandbox &`) stops with whatever
-  // started it: `kill %1` ends npm, which does not pass the signal on.
-  if (process.argv[2] === 'sandbox') {
+  // Started through npx, or the emulator in the background (`npx smsc-sync sandbox &`): it
+  // stops with whatever started it, as `kill %1` or a supervisor's SIGTERM ends npm, which
+  // does not pass the signal on.
+  if (process.argv[2] === 'sandbox' || process.env.npm_command === 'exec') {
     const parent = process.ppid;
     setInterval(() => process.ppid !== parent && child.kill('SIGTERM'), 500).unref();
   }

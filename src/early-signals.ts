@@ -15,6 +15,17 @@ const listeners = (Object.keys(EXIT) as (keyof typeof EXIT)[]).map((name) => {
   return [name, listener] as const;
 });
 
+// Run through npx (npm exec), the process is npm's grandchild, and npm, stopped by a
+// supervisor or `timeout`, does not pass the signal on: the command would go on without
+// anyone to stop it (with the embedded warehouse, holding its lock). When the parent is gone
+// (the process is re-parented), it stops as on SIGTERM.
+if (process.env.npm_command === 'exec') {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
+  }, 500).unref();
+}
+
 /** Hands the signals over to the command: the first one already received, if any. */
 export function takeEarlySignal(): keyof typeof EXIT | undefined {
   for (const [name, listener] of listeners) process.off(name, listener);
