@@ -3,7 +3,7 @@
 import { takeEarlySignal } from './early-signals.ts'; // first: see the module
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger, resolveLogFormat } from './logger.ts';
 import { Metrics } from './metrics.ts';
@@ -472,7 +472,13 @@ function names(value: string): string[] {
 /** A calendar day, not an instant: each account reads it in its own zone. */
 function date(value: string): CalendarDay {
   const day = parseCalendarDay(value);
-  if (!day) throw new InvalidArgumentError('expected a date dd.mm.yyyy or yyyy-mm-dd');
+  if (!day) {
+    throw new InvalidArgumentError(
+      /^\d{2}\.\d{2}\.\d{4}$|^\d{4}-\d{2}-\d{2}$/.test(value.trim()) ? `${value} is not a day of the calendar` : 'expected a date dd.mm.yyyy or yyyy-mm-dd',
+    );
+  }
+  // A day after tomorrow (anywhere on Earth) holds nothing yet: a typo, not a wish.
+  if (Date.parse(`${day}T00:00:00Z`) > Date.now() + 86_400_000) throw new InvalidArgumentError(`${value} is in the future`);
   return day;
 }
 
@@ -493,4 +499,12 @@ function number(value: string): number {
   return n;
 }
 
-await program.parseAsync(process.argv);
+// A bad option or argument is a usage error: exit 2, as for bad configuration (commander's
+// own code is 1, which here means a stream failed).
+for (const command of [program, ...program.commands]) command.exitOverride();
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  process.exit(error.exitCode === 0 ? 0 : 2);
+}

@@ -23,8 +23,14 @@ describe('smsc-sync CLI', () => {
     const sandbox = spawnSync(process.execPath, [BIN, 'sandbox', '--help'], { encoding: 'utf8' });
     expect(sandbox.stdout).toMatch(/--port <n>/);
     const bad = spawnSync(process.execPath, [BIN, 'sandbox', '--port', 'x'], { encoding: 'utf8' });
-    expect(bad.status).not.toBe(0);
+    // A usage error exits 2, as bad configuration does (1 is a failed stream).
+    expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('expected a whole number');
+    const impossible = spawnSync(process.execPath, [BIN, 'sync', '--since', '31.02.2026'], { encoding: 'utf8' });
+    expect([impossible.status, impossible.stderr.split('\n')[0]]).toEqual([2, "error: option '--since <date>' argument '31.02.2026' is invalid. 31.02.2026 is not a day of the calendar"]);
+    const future = spawnSync(process.execPath, [BIN, 'backfill', '--since', '2999-01-01'], { encoding: 'utf8' });
+    expect([future.status, future.stderr.split('\n')[0]]).toEqual([2, "error: option '--since <date>' argument '2999-01-01' is invalid. 2999-01-01 is in the future"]);
+    expect(spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' }).status).toBe(0);
   });
 
   it('runs the demo on the embedded warehouse: exit 0 and non-empty figures read back with SQL', () => {
