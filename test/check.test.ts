@@ -122,4 +122,16 @@ describe('smsc-sync check', () => {
     expect(sandbox.requests.slice(again)).toEqual([]);
     expect(sandbox.quotas.violations).toEqual([]);
   });
+
+  // The emulator's clock stands still: north's balance has been asked three times this minute
+  // (above), SMSC's limit for identical requests. A fourth check reports it, sends nothing, and
+  // does not sit out the minute.
+  it('a fourth check within the minute: SKIPPED with the quota named and the time to try again, nothing sent', async () => {
+    const before = sandbox.requests.length;
+    const { code, lines } = await check([account('north')]);
+    expect(code).toBe(1);
+    expect(lines.at(-1)).toMatch(/^SKIPPED account shop-north  127\.0\.0\.1:\d+\/north: SMSC's identical quota for this login is spent .*not sent; try again after \d{4}-\d\d-\d\dT/);
+    expect(sandbox.requests.slice(before)).toEqual([]);
+    expect(sandbox.quotas.violations).toEqual([]);
+  });
 });

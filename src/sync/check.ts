@@ -39,8 +39,8 @@ export interface CheckOptions {
   readonly quota?: Partial<QuotaPolicy>;
 }
 
-/** A quota wait this short is waited out (another check's request in flight, a busy minute). */
-const MAX_WAIT_MS = 65_000;
+/** A quota wait this short is waited out (another check's request in flight); a longer one is reported. */
+const MAX_WAIT_MS = 5_000;
 
 /** One balance request per account, side by side; never throws for an account's failure. */
 export async function checkAccounts(options: CheckOptions): Promise<AccountCheck[]> {
@@ -51,9 +51,9 @@ export async function checkAccounts(options: CheckOptions): Promise<AccountCheck
     options.config.accounts.map(async (account) => {
       const api = new SmscClient({
         timeoutMs: options.config.requestTimeoutMs,
-        // One quick retry of a network failure, not the sync's four with back-off: a check
-        // answers within seconds.
-        retries: 1,
+        // One request, no retry: a check reports what SMSC answered, within seconds, and a
+        // retry of SMSC's error 9 would only spend the identical-request budget again.
+        retries: 0,
         minBackoffMs: 500,
         maxBackoffMs: 1000,
         credentialsKey,
@@ -92,11 +92,16 @@ async function checkOne(api: SmscClient, account: AccountConfig, clock: Clock): 
         const why =
           error.rule === 'failed_logins'
             ? 'the installation has had its 2 failed logins of the last 30 minutes (SMSC blocks the address at 5): not sent'
-            : `the ${error.rule} quota is spent: not sent`;
+            : `SMSC's ${error.rule} quota for this login is spent (requests from this installation in the last minutes): not sent`;
         return { ...base, ok: false, result: 'not_checked', detail: `${why}; try again after ${error.retryAt.toISOString()}` };
       }
       // Refused now, or held from an earlier refusal with the same credentials (nothing sent).
       if (error instanceof AccountStoppedError) return { ...base, ok: false, result: 'failed', detail: error.message };
+      // Error 9 is SMSC's quota (this login asked the same within the minute, here or elsewhere):
+      // nothing is wrong with the setup.
+      if (error instanceof SmscError && error.code === 9) {
+        return { ...base, ok: false, result: 'not_checked', detail: `SMSC answered error 9 (too many requests; the same one within the minute, from this or another process): try again in a minute` };
+      }
       if (error instanceof SmscError) return { ...base, ok: false, result: 'failed', detail: error.message };
       if (error instanceof TransportError) {
         return { ...base, ok: false, result: 'failed', detail: `could not get an answer from ${account.baseUrl} (SMSC_BASE_URL): ${error.message}` };
