@@ -176,6 +176,6 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   if (resolveLogFormat(options.format, isTTY) === 'json') return pino(config, out);
   // Prettified in this process and written at once (not in a worker thread or a stream
   // pipeline), so that a line logged just before process.exit() is not lost.
-  const prettify = pretty.prettyFactory({ colorize: isTTY && !options.noColor, translateTime: 'SYS:HH:MM:ss' });
+  const prettify = pretty.prettyFactory({ colorize: isTTY && !options.noColor, translateTime: 'UTC:yyyy-mm-dd\'T\'HH:MM:ss.l\'Z\'' });
   return pino(config, { write: (line: string) => out.write(prettify(line)) });
 }

@@ -238,7 +238,7 @@ describe.each(TOOLS)('docker-compose.yml under $name', (tool) => {
     // A PostgreSQL on the host keeps its 5432: nothing is published to or from it.
     for (const [name, s] of Object.entries(services)) expect(s.published.filter((p) => /(^|:)5432(\/|:|$)/.test(p)), name).toEqual([]);
     const app = services['smsc-sync']!;
-    expect(app.published).toEqual(['9464:9464']);
+    expect(app.published).toEqual(['127.0.0.1:9464:9464']);
     expect(app.environment.SMSC_HTTP_PORT).toBe('9464');
     expect(app.healthcheck).toMatch(/node.*\/app\/bin\/healthcheck\.js/);
     expect(app.environment.DATABASE_URL).toBe('postgres://smsc:smsc@postgres:5432/smsc');
@@ -269,7 +269,7 @@ describe.each(TOOLS)('docker-compose.yml under $name', (tool) => {
     writeFileSync(join(dir, 'docker-compose.override.yml'), readmeOverride());
     const services = tool.services(dir, {});
     expect(services.postgres!.published).toEqual(['127.0.0.1:5433:5432']);
-    expect(services['smsc-sync']!.published).toEqual(['9464:9464']);
+    expect(services['smsc-sync']!.published).toEqual(['127.0.0.1:9464:9464']);
   });
 
   toolIt('passes the account from the shell to smsc-sync', () => {

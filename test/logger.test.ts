@@ -111,7 +111,8 @@ describe('logger', () => {
 
     const noColor = capture({ isTTY: true, noColor: true });
     noColor.log.info({ pages: 3 }, 'stream synced');
-    expect(noColor.lines[0]).toMatch(/^\[\d{2}:\d{2}:\d{2}\] INFO \(\d+\): stream synced$/);
+    // The time in UTC and ISO 8601, as in JSON, whatever the zone of the machine.
+    expect(noColor.lines[0]).toMatch(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] INFO \(\d+\): stream synced$/);
     expect(noColor.lines.join('\n')).not.toMatch(ANSI);
 
     const forced = capture({ isTTY: true, format: 'json' });
