@@ -51,7 +51,7 @@ const MIN_RESUME_DELAY_MS = 1000;
 /** The start-up runs (SMSC_RUN_ON_START) come this long after start(). */
 const START_UP_DELAY_MS = 2000;
 /** Replicas started within this long of each other run the start-up runs once between them. */
-const START_UP_WINDOW_MS = 10 * 60_000;
+const START_UP_WINDOW_MS = 60_000;
 
 export class Scheduler {
   readonly #options: SchedulerOptions;
@@ -137,11 +137,40 @@ export class Scheduler {
       const timer = setTimeout(() => {
         this.#resumes.delete(timer);
         for (const { job, streams } of this.schedules()) {
-          for (const account of config.accounts) void this.#claimAndFire(`startup:${job}:${account.name}`, job, account.name, streams, 'start-up run', START_UP_WINDOW_MS);
+          for (const account of config.accounts) {
+            void this.#claimAndFire(`startup:${job}:${account.name}`, job, account.name, streams, 'start-up run', START_UP_WINDOW_MS).then((ran) => {
+              if (!ran && !this.#stop.signal.aborted) {
+                this.#options.logger.info({ job: `${job}:${account.name}` }, 'start-up run left out: another replica ran it within the last minute');
+              }
+            });
+          }
         }
       }, START_UP_DELAY_MS);
       timer.unref();
       this.#resumes.add(timer);
+    }
+    // A run the quota cut short before a restart resumes at its retry time, as it would have
+    // in the process that ran it (its timer died with that process).
+    void this.#resumeDeferredRuns().catch((error: unknown) => this.#options.logger.warn({ err: error }, 'could not read the deferred runs to resume them; the next fires run them'));
+  }
+
+  /** Schedules the resume of each (account, job) whose last run of a stream was deferred to a time still ahead. */
+  async #resumeDeferredRuns(): Promise<void> {
+    const { config, warehouse } = this.#options;
+    const names = config.accounts.map((a) => a.name);
+    if (names.length === 0) return;
+    const rows = await sql<{ account: string; stream: string; deferred_until: Date }>`
+      SELECT DISTINCT ON (account, stream) account, stream, outcome, deferred_until
+      FROM smsc.sync_runs WHERE account IN (${sql.join(names)})
+      ORDER BY account, stream, started_at DESC`.execute(warehouse.db);
+    const now = this.#clock.now();
+    for (const row of rows.rows as { account: string; stream: string; outcome?: string; deferred_until: Date | null }[]) {
+      if (row.outcome !== 'deferred' || !row.deferred_until) continue;
+      const at = new Date(row.deferred_until).getTime();
+      // Already due: the start-up run covers it (without one, it runs now).
+      if (at <= now + START_UP_DELAY_MS && config.runOnStart) continue;
+      const job = this.schedules().find((j) => j.streams.includes(row.stream));
+      if (job) this.#scheduleResume(job.job, row.account, job.streams, at);
     }
   }
 

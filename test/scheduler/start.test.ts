@@ -172,6 +172,47 @@ describe('several accounts', () => {
   });
 });
 
+describe('a restart', () => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    database = await migratedDatabase('restart');
+    sandbox = await startSandbox({ clock: new SandboxClock({ speed: 0 }), world: { historyDays: 10, futureDays: 0, messagesPerDay: 50 } });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await database.drop();
+  });
+
+  it('resumes a run the quota cut short before it at its retry time, not at the next fire', async () => {
+    // A stats run deferred by SMSC's 3 get_stat a minute (8 days to read), in a process gone since.
+    const config = sandboxConfig(sandbox, { runOnStart: false, statsElectronic: false });
+    const [deferred] = await syncOnce(sandbox, database.warehouse, { streams: ['stats'], config: { runOnStart: false, statsElectronic: false } });
+    expect(deferred!.outcome).toBe('deferred');
+    const retryAt = deferred!.deferredUntil!.getTime();
+    // Restarted shortly before the retry time, with the stats job's fires far away.
+    sandbox.clock.set(retryAt - 1500);
+    // The emulator's clock follows the real one from here, as a running world would.
+    sandbox.clock.setSpeed(1);
+    const scheduler = new Scheduler({ config: { ...config, schedules: { stats: '0 0 1 1 *' } }, warehouse: database.warehouse, logger: testLogger, clock: sandbox.clock, jobs: [{ name: 'stats', schedule: '0 0 1 1 *', streams: ['stats'], description: 'stats' }] as never });
+    scheduler.start();
+    try {
+      const deadline = performance.now() + 30_000;
+      while (scheduler.resumes === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await scheduler.idle();
+      expect(scheduler.resumes).toBe(1);
+      const claims = await database.warehouse.db.selectFrom('smsc_internal.cron_fires').select('key').execute();
+      expect(claims.map((c) => c.key)).toEqual([`resume:stats:demo:${new Date(retryAt).toISOString().slice(0, 19)}`]);
+      const runs = await database.warehouse.db.selectFrom('smsc.sync_runs').select(['stream', 'started_at']).where('stream', '=', 'stats').orderBy('started_at').execute();
+      expect(runs).toHaveLength(2);
+      expect(new Date(runs[1]!.started_at).getTime()).toBeGreaterThanOrEqual(retryAt);
+    } finally {
+      await scheduler.stop(5000);
+      sandbox.clock.setSpeed(0);
+    }
+  });
+});
+
 describe('/metrics and /healthz', () => {
   let database: TestDatabase;
   let sandbox: Sandbox;
