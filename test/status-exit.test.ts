@@ -47,6 +47,8 @@ const run = (_label: string, stream: string, outcome: string, startedAgoMs: numb
 
 describe('status exit codes for monitoring', () => {
   it('0 after a good sync; 1 naming each problem; 0 again once they are resolved', async () => {
+    // Configured, never synced: nothing is healthy yet.
+    expect(await problems()).toEqual({ code: 1, problems: ['no run recorded yet for any stream: nothing has synced this account'] });
     const synced = cli(['sync'], { SMSC_ACCOUNTS: accounts(), DATABASE_URL: database.url });
     expect((await synced.exit).code, synced.output().slice(-2000)).toBe(0);
     const healthy = await status();

@@ -165,6 +165,8 @@ export async function readStatus(
         warnings,
       });
     }
+    // A configured account nothing has run for is not synced: nothing to call healthy yet.
+    if (configured && streams.every((st) => st.lastRun === null)) problems.push('no run recorded yet for any stream: nothing has synced this account');
     if (holdActive) {
       problems.unshift(
         `stopped by SMSC error ${hold.error_code} since ${new Date(hold.held_at).toISOString()}${hold.held_until ? ` until ${new Date(hold.held_until).toISOString()}` : ' until its credentials change'}`,
