@@ -48,6 +48,8 @@ export interface RunCoordinatorOptions {
   readonly permits?: Permits | undefined;
   /** Once aborted, nothing more is claimed (waiting claims return false). */
   readonly signal?: AbortSignal | undefined;
+  /** True when this replica is running the fire's job already: the fire is left to others. */
+  readonly isBusy?: ((key: string) => boolean) | undefined;
 }
 
 export class PgRunCoordinator implements RunCoordinator {
@@ -56,6 +58,7 @@ export class PgRunCoordinator implements RunCoordinator {
   readonly #replica: string;
   readonly #permits: Permits | undefined;
   readonly #signal: AbortSignal | undefined;
+  readonly #isBusy: ((key: string) => boolean) | undefined;
   /** Keys whose claim this replica won and holds a permit for, until onComplete. */
   readonly #held = new Set<string>();
   #lastPrune = -Infinity;
@@ -67,6 +70,7 @@ export class PgRunCoordinator implements RunCoordinator {
     this.#replica = o.replica ?? `${hostname()}:${process.pid}`;
     this.#permits = o.permits;
     this.#signal = o.signal;
+    this.#isBusy = o.isBusy;
   }
 
   /** Claims being decided or waiting for a permit right now (tests wait for them before moving a fake clock). */
@@ -104,7 +108,7 @@ export class PgRunCoordinator implements RunCoordinator {
       await this.#permits?.acquire();
       let claimed = false;
       try {
-        claimed = !this.#signal?.aborted && (await this.#claim(key, renewAfterMs));
+        claimed = !this.#signal?.aborted && !this.#isBusy?.(key) && (await this.#claim(key, renewAfterMs));
       } finally {
         if (claimed) this.#held.add(key);
         else this.#permits?.release();

@@ -79,6 +79,9 @@ export class Scheduler {
       replica: options.replica,
       permits: new Permits(options.config.maxConcurrentRuns),
       signal: this.#stop.signal,
+      // A cron fire of a job this replica runs already (its start-up run, a resume) is left
+      // to another replica rather than claimed and skipped. (node-cron's key: name:ISO time.)
+      isBusy: (key) => this.#inFlight.has(key.replace(/:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, '')),
     });
   }
 

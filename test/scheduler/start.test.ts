@@ -86,7 +86,14 @@ describe('three start replicas on one database', () => {
     const runs = await sql<{ stream: string; n: number }>`SELECT stream, count(*)::int AS n FROM smsc.sync_runs GROUP BY stream ORDER BY stream`.execute(db);
     // (A deferred stats run resumes at its retry time, a minute on: a resume claim, if any.)
     const resumed = (job: string) => fires.filter((f) => f.key.startsWith(`resume:${job}:demo:`)).length;
-    expect(Object.fromEntries(runs.rows.map((r) => [r.stream, r.n]))).toEqual(Object.fromEntries(JOBS.map((j) => [j, jobsFired(j) + 1 + resumed(j)])));
+    // A fire that comes while the same replica still runs the job's start-up run is left to
+    // the others; if none takes it (all busy), it is not run: at most that one per job.
+    const runsOf = Object.fromEntries(runs.rows.map((r) => [r.stream, r.n]));
+    expect(Object.keys(runsOf).sort()).toEqual([...JOBS].sort());
+    for (const j of JOBS) {
+      expect(runsOf[j], j).toBeGreaterThanOrEqual(jobsFired(j) + resumed(j));
+      expect(runsOf[j], j).toBeLessThanOrEqual(jobsFired(j) + 1 + resumed(j));
+    }
     expect(new Set(fires.map((f) => f.claimed_by)).size).toBeGreaterThan(1);
     expect(sandbox.quotas.violations).toEqual([]);
 
