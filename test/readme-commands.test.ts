@@ -49,7 +49,8 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** Runs a script in bash from the project folder; its output and exit code. */
 async function bash(script: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
-  const child = spawn('bash', ['-c', `set -euo pipefail\n${script}`], {
+  // (A block that fails half-way leaves its background jobs to the trap, not to the next test.)
+  const child = spawn('bash', ['-c', `set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n${script}`], {
     cwd: ROOT,
     // The shell's environment: PATH with the older node, a fresh folder for the embedded
     // warehouse (the commands are unchanged; SMSC_DATA_DIR is only where .smsc-sync/ goes).
