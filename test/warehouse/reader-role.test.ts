@@ -13,12 +13,12 @@ import { SandboxClock } from '../../src/sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import type { SandboxAccountSpec } from '../../src/sandbox/world.ts';
 import { PgRunCoordinator } from '../../src/scheduler/pg-run-coordinator.ts';
-import { startOfLocalDay } from '../../src/time/zoned-time.ts';
 import { grantReader } from '../../src/warehouse/reader-role.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { itNeedsServer } from '../helpers/needs-server.ts';
 import { T0 } from '../helpers/sandbox.ts';
 import { syncOnce } from '../helpers/sync.ts';
+import { zoneDayStart } from '../helpers/oracle.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 
 /** Everything in smsc, all of which the reader reads. */
@@ -161,7 +161,7 @@ describe('the read-only role', () => {
         account('by-key', { apikey: APIKEY }),
         account('wrong', { login: WRONG_LOGIN, password: WRONG_PASSWORD }),
       ];
-      const since = new Date(startOfLocalDay(T0 - 86_400_000, 'Europe/Moscow'));
+      const since = new Date(zoneDayStart(T0 - 86_400_000, 'Europe/Moscow'));
       // (The main balance's statistics alone: both balances of two days would wait a minute for SMSC's 3 stats requests.)
       const runs = await syncOnce(sandbox, database.warehouse, { since, streams: ['outbound', 'inbound', 'stats', 'tariffs', 'balance'], config: { accounts, secretKey: 'reader-role-test-secret-key', statsElectronic: false } });
       expect(runs.filter((r) => r.account !== 'wrong' && r.outcome !== 'succeeded')).toEqual([]);
