@@ -56,12 +56,24 @@ describe('stats with the electronic balance (the default) on its default hourly 
     const end = START - 20 * MINUTE + 2 * DAY;
     try {
       // (…and the resumes of the last fire's deferred run, wherever the last step landed.)
+      // (Real time: Date and performance are fake here.)
+      const realMs = () => Number(process.hrtime.bigint() / 1_000_000n);
+      const watchdog = realMs();
       while (Date.now() < end || scheduler.pendingResumes > 0 || scheduler.busy > 0) {
+        // A run that never ends would spin here until the test's timeout: say what is stuck.
+        if (realMs() - watchdog > 280_000) {
+          const activity = await sql<{ state: string; wait: string | null; query: string }>`
+            SELECT state, wait_event_type || ':' || wait_event AS wait, left(query, 120) AS query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`.execute(database.warehouse.db);
+          throw new Error(`stuck at ${new Date(Date.now()).toISOString()}: inFlight ${JSON.stringify(scheduler.inFlight)}, busy ${scheduler.busy}, pendingResumes ${scheduler.pendingResumes}, timers ${vi.getTimerCount()}; sessions ${JSON.stringify(activity.rows)}`);
+        }
         await vi.advanceTimersToNextTimerAsync();
         // Let what the timer started do its IO (real time) until nothing is under way; a run
-        // that still is after 2 s waits for a (fake) timer, which the next step fires.
+        // that still is after 10 s waits for a (fake) timer, which the next step fires. (With
+        // 2 s, a loaded machine — the whole suite on two cores — let the fake clock jump past
+        // requests still in flight to their deadline timers: every request then timed out,
+        // and the two days took longer than the test's time.)
         await realSleep(5);
-        for (let i = 0; i < 200 && scheduler.busy > 0; i++) await realSleep(10);
+        for (let i = 0; i < 1000 && scheduler.busy > 0; i++) await realSleep(10);
       }
       await scheduler.stop(5000);
       stoppedAt = Date.now();
@@ -99,5 +111,5 @@ describe('stats with the electronic balance (the default) on its default hourly 
     const cursor = (await database.warehouse.db.selectFrom('smsc_internal.sync_state').select('cursor').where('stream', '=', 'stats').executeTakeFirstOrThrow()).cursor as { newest: string; oldest: string };
     expect(cursor).toMatchObject({ oldest: expectedDays[0], newest: expectedDays.at(-1) });
     expect(sandbox.quotas.violations).toEqual([]);
-  });
+  }, 300_000);
 });
