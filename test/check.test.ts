@@ -120,6 +120,8 @@ describe('smsc-sync check', () => {
     const second = await check([account('south', 'wrong-1'), account('east', 'wrong-2'), account('west', 'wrong-3')]);
     expect(second.code).toBe(1);
     expect(sandbox.requests.slice(again)).toEqual([]);
+    // The held ones say nothing was sent, and why.
+    for (const name of refused) expect(second.lines.find((l) => l.includes(`account ${name} `))).toMatch(/^FAILED {2}account \S+ +\S+: not sent: the account is held from an earlier refusal — SMSC rejected login/);
     expect(sandbox.quotas.violations).toEqual([]);
   });
 

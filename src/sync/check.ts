@@ -5,6 +5,7 @@
 // at most and the installation's failed-login budget (2 in 30 minutes, across every account
 // and replica) holds. A held account (error 2 with the same credentials, or error 4 still
 // cooling off) is reported without sending anything.
+import { randomUUID } from 'node:crypto';
 import type { AccountConfig, Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { type Clock, systemClock } from '../sandbox/clock.ts';
@@ -65,7 +66,7 @@ export async function checkAccounts(options: CheckOptions): Promise<AccountCheck
       });
       const t0 = performance.now();
       try {
-        return { ...(await checkOne(api, account, clock)), ms: Math.round(performance.now() - t0) };
+        return { ...(await checkOne(api, account, clock, options.warehouse)), ms: Math.round(performance.now() - t0) };
       } finally {
         await api.close();
       }
@@ -73,11 +74,13 @@ export async function checkAccounts(options: CheckOptions): Promise<AccountCheck
   );
 }
 
-async function checkOne(api: SmscClient, account: AccountConfig, clock: Clock): Promise<Omit<AccountCheck, 'ms'>> {
+async function checkOne(api: SmscClient, account: AccountConfig, clock: Clock, warehouse: Db<Warehouse>): Promise<Omit<AccountCheck, 'ms'>> {
   const base = { account: account.name, quotaKey: api.quotaKey };
+  // The ledger records the check's request under this id: whether one was sent is known.
+  const runId = randomUUID();
   for (;;) {
     try {
-      const answer = (await api.request('balance', { cur: 1 })) as { balance?: unknown; currency?: unknown } | undefined;
+      const answer = (await api.request('balance', { cur: 1 }, runId)) as { balance?: unknown; currency?: unknown } | undefined;
       const balance = typeof answer?.balance === 'string' || typeof answer?.balance === 'number' ? String(answer.balance) : undefined;
       const currency = typeof answer?.currency === 'string' ? answer.currency : undefined;
       if (balance === undefined) return { ...base, ok: false, result: 'failed', detail: `SMSC answered balance.php without a balance: ${JSON.stringify(answer).slice(0, 200)}` };
@@ -96,7 +99,10 @@ async function checkOne(api: SmscClient, account: AccountConfig, clock: Clock): 
         return { ...base, ok: false, result: 'not_checked', detail: `${why}; try again after ${error.retryAt.toISOString()}` };
       }
       // Refused now, or held from an earlier refusal with the same credentials (nothing sent).
-      if (error instanceof AccountStoppedError) return { ...base, ok: false, result: 'failed', detail: error.message };
+      if (error instanceof AccountStoppedError) {
+        const sent = await warehouse.db.selectFrom('smsc_internal.api_requests').select('id').where('run_id', '=', runId).executeTakeFirst();
+        return { ...base, ok: false, result: 'failed', detail: sent ? error.message : `not sent: the account is held from an earlier refusal — ${error.message}` };
+      }
       // Error 9 is SMSC's quota (this login asked the same within the minute, here or elsewhere):
       // nothing is wrong with the setup.
       if (error instanceof SmscError && error.code === 9) {
