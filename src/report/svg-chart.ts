@@ -95,14 +95,20 @@ function mark(shape: string, s: ChartSeries, category: string, i: number, attrs:
   return `<${shape} class="mark" data-series="${e(s.name)}" data-category="${e(category)}" data-value="${e(label)}" ${attrs}><title>${e(`${s.name}, ${category}: ${label}`)}</title></${shape}>`;
 }
 
-/** A column per category (days along x): the series side by side, or stacked. */
-export function columnChart(o: ChartOptions): string {
+/** The frame of a chart with categories along x and values up y: the plot area, the value ticks and scale, a category's width. */
+function categoryPlot(o: ChartOptions) {
   const height = 300;
   const plot = { x0: MARGIN.left, x1: WIDTH - MARGIN.right, y0: MARGIN.top, y1: height - MARGIN.bottom };
   const ticks = axisTicks(maxOf(o));
   const top = ticks.at(-1)!;
   const y = (v: number) => plot.y1 - (v / top) * (plot.y1 - plot.y0);
   const band = (plot.x1 - plot.x0) / Math.max(1, o.categories.length);
+  return { height, plot, ticks, y, band };
+}
+
+/** A column per category (days along x): the series side by side, or stacked. */
+export function columnChart(o: ChartOptions): string {
+  const { height, plot, ticks, y, band } = categoryPlot(o);
   const parts: string[] = [];
   o.categories.forEach((c, i) => {
     const x = plot.x0 + i * band;
@@ -131,12 +137,7 @@ export function columnChart(o: ChartOptions): string {
 
 /** A line per series across the categories (days along x), a dot at each value. */
 export function lineChart(o: ChartOptions): string {
-  const height = 300;
-  const plot = { x0: MARGIN.left, x1: WIDTH - MARGIN.right, y0: MARGIN.top, y1: height - MARGIN.bottom };
-  const ticks = axisTicks(maxOf(o));
-  const top = ticks.at(-1)!;
-  const y = (v: number) => plot.y1 - (v / top) * (plot.y1 - plot.y0);
-  const band = (plot.x1 - plot.x0) / Math.max(1, o.categories.length);
+  const { height, plot, ticks, y, band } = categoryPlot(o);
   const x = (i: number) => plot.x0 + (i + 0.5) * band;
   const parts: string[] = [];
   for (const s of o.series) {

@@ -9,12 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type { AccountConfig, Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { type Clock, systemClock } from '../sandbox/clock.ts';
-import { SmscClient, type SmscClientOptions } from '../smsc/client.ts';
+import type { SmscClient, SmscClientOptions } from '../smsc/client.ts';
 import { secretKey } from '../smsc/credentials.ts';
 import { AccountStoppedError, QuotaDeferredError, SmscError, TransportError } from '../smsc/errors.ts';
 import { QuotaLedger, type QuotaPolicy } from '../smsc/quota-ledger.ts';
 import type { Warehouse as Db } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
+import { accountClient } from './sync.ts';
 
 export interface AccountCheck {
   readonly account: string;
@@ -50,20 +51,9 @@ export async function checkAccounts(options: CheckOptions): Promise<AccountCheck
   const credentialsKey = secretKey(options.config, (message) => options.logger.warn(message));
   return Promise.all(
     options.config.accounts.map(async (account) => {
-      const api = new SmscClient({
-        timeoutMs: options.config.requestTimeoutMs,
-        // One request, no retry: a check reports what SMSC answered, within seconds, and a
-        // retry of SMSC's error 9 would only spend the identical-request budget again.
-        retries: 0,
-        minBackoffMs: 500,
-        maxBackoffMs: 1000,
-        credentialsKey,
-        ...options.client,
-        account,
-        ledger,
-        logger: options.logger,
-        clock,
-      });
+      // One request, no retry: a check reports what SMSC answered, within seconds, and a
+      // retry of SMSC's error 9 would only spend the identical-request budget again.
+      const api = accountClient({ config: options.config, logger: options.logger, clock, ledger, credentialsKey, account }, { retries: 0, ...options.client });
       const t0 = performance.now();
       try {
         return { ...(await checkOne(api, account, clock, options.warehouse)), ms: Math.round(performance.now() - t0) };

@@ -35,6 +35,26 @@ export interface SyncOptions {
   readonly metrics?: Metrics;
 }
 
+/**
+ * The SMSC client of one account, with the configuration's deadline and answer cap, through the
+ * shared ledger; `overrides` (retries, back-off, tests' timeouts, a metrics hook) win.
+ */
+export function accountClient(
+  base: { config: Config; logger: Logger; clock: Clock; ledger: QuotaLedger; credentialsKey: Buffer; account: AccountConfig },
+  overrides: Partial<Omit<SmscClientOptions, 'account' | 'ledger' | 'logger' | 'clock'>> = {},
+): SmscClient {
+  return new SmscClient({
+    timeoutMs: base.config.requestTimeoutMs,
+    maxAnswerBytes: base.config.maxAnswerBytes,
+    credentialsKey: base.credentialsKey,
+    ...overrides,
+    account: base.account,
+    ledger: base.ledger,
+    logger: base.logger,
+    clock: base.clock,
+  });
+}
+
 /** Runs the streams for every account; one summary per (account, stream). */
 export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
   const clock = options.clock ?? systemClock;
@@ -54,15 +74,8 @@ export async function runSync(options: SyncOptions): Promise<RunSummary[]> {
         return streams.map((s): RunSummary => ({ runId: '', account: account.name, stream: s.name, outcome: 'failed', inserted: 0, updated: 0, rejected: 0, pages: 0, requests: 0, ms: 0, error: conflict, warnings: [] }));
       }
       const metrics = options.metrics;
-      const api = new SmscClient({
-        timeoutMs: options.config.requestTimeoutMs,
-        maxAnswerBytes: options.config.maxAnswerBytes,
-        credentialsKey,
+      const api = accountClient({ config: options.config, logger: options.logger, clock, ledger, credentialsKey, account }, {
         ...options.client,
-        account,
-        ledger,
-        logger: options.logger,
-        clock,
         ...(metrics ? { onRequest: (endpoint: string, outcome: string) => metrics.recordRequest(account.name, endpoint, outcome) } : {}),
       });
       const summaries: RunSummary[] = [];
