@@ -57,15 +57,19 @@ export function mergeOutbound(account: string, input: RawBuilder<unknown>, seenA
       ) o
     ),
     up AS (
-      INSERT INTO smsc.outbound_messages AS t (account, ${sql.raw(OUTBOUND_COLUMNS.join(', '))}, first_seen_at, updated_at)
-      SELECT ${account}, i.*, ${seenAt}::timestamptz, ${seenAt}::timestamptz FROM input i
+      -- sent_day, the day the views count the message in, in the account's zone as recorded
+      -- in smsc.accounts (a trigger there counts it again when the zone changes).
+      INSERT INTO smsc.outbound_messages AS t (account, ${sql.raw(OUTBOUND_COLUMNS.join(', '))}, sent_day, first_seen_at, updated_at)
+      SELECT ${account}, i.*, (i.sent_at AT TIME ZONE smsc.account_timezone(${account}))::date, ${seenAt}::timestamptz, ${seenAt}::timestamptz
+      FROM input i
       ON CONFLICT (account, int_id) DO UPDATE SET
         message_id = EXCLUDED.message_id, channel = EXCLUDED.channel, phone = EXCLUDED.phone, status = EXCLUDED.status,
         status_name = EXCLUDED.status_name, is_final = EXCLUDED.is_final, err = EXCLUDED.err, sent_at = EXCLUDED.sent_at,
         status_changed_at = EXCLUDED.status_changed_at, mccmnc = EXCLUDED.mccmnc, mcc = EXCLUDED.mcc, mnc = EXCLUDED.mnc,
         country = EXCLUDED.country, operator = EXCLUDED.operator, region = EXCLUDED.region, cost = EXCLUDED.cost,
         sender_id = EXCLUDED.sender_id, message = EXCLUDED.message, type = EXCLUDED.type, sms_cnt = EXCLUDED.sms_cnt,
-        format = EXCLUDED.format, crc = EXCLUDED.crc, raw = EXCLUDED.raw, raw_sha1 = EXCLUDED.raw_sha1, updated_at = EXCLUDED.updated_at
+        format = EXCLUDED.format, crc = EXCLUDED.crc, raw = EXCLUDED.raw, raw_sha1 = EXCLUDED.raw_sha1, sent_day = EXCLUDED.sent_day,
+        updated_at = EXCLUDED.updated_at
       -- Only a real change rewrites the row: an identical replay leaves it (and updated_at) alone.
       WHERE (t.message_id, t.channel, t.phone, t.status, t.status_name, t.is_final, t.err, t.sent_at, t.status_changed_at,
              t.mccmnc, t.country, t.operator, t.region, t.cost, t.sender_id, t.message, t.type, t.sms_cnt, t.format, t.crc, t.raw)

@@ -22,6 +22,8 @@ export interface OutboundMessagesTable {
   is_final: boolean;
   err: number | null;
   sent_at: Timestamp;
+  /** Day of sent_at in the account's zone (YYYY-MM-DD); written by the merge, never by a caller. */
+  sent_day: ColumnType<string, never, never>;
   status_changed_at: Timestamp | null;
   mccmnc: string | null;
   mcc: string | null;

@@ -8,6 +8,7 @@ import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { runBackfill } from '../../src/sync/backfill.ts';
 import { runSync } from '../../src/sync/sync.ts';
 import type { TestDatabase } from '../helpers/database.ts';
+import { zoneDay } from '../helpers/oracle.ts';
 import { T0 } from '../helpers/sandbox.ts';
 import { testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
@@ -56,6 +57,13 @@ describe('--since in each account\'s own zone', () => {
       // The day before has messages too, none of which is held.
       expect(truth.some((v) => v.message.sendTs < a.dayStart && v.message.sendTs >= a.dayStart - 86_400_000)).toBe(true);
       expect(held, a.login).toEqual(expected);
+      // The day the views count each message in (sent_day, written at ingest) is its day in
+      // its account's zone, the first of them 10 June in both.
+      const days = await database.warehouse.db.selectFrom('smsc.outbound_messages').select(['int_id', 'sent_day']).where('account', '=', a.login).orderBy('int_id').execute();
+      expect(days.map((r) => `${r.int_id} ${r.sent_day}`), a.login).toEqual(
+        truth.filter((v) => v.message.sendTs >= a.dayStart).map((v) => `${v.message.intId} ${zoneDay(v.message.sendTs, a.timezone)}`),
+      );
+      expect(days.map((r) => r.sent_day).sort()[0]).toBe(SINCE);
     }
     // And each asked SMSC for the history from 10.06.2026, its own day.
     const starts = sandbox.requests.filter((r) => r.endpoint === 'get_messages').map((r) => `${r.login} ${/(?:^|&)start=([^&]*)/.exec(r.fingerprint)?.[1]}`);
