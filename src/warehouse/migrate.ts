@@ -106,6 +106,19 @@ async function moveMigrationTables(db: Kysely<any>): Promise<void> {
   const exists = (schema: string) =>
     sql<{ found: boolean }>`SELECT to_regclass(${`${schema}.kysely_migration`}) IS NOT NULL AS found`.execute(db).then((r) => r.rows[0]!.found);
   if (!(await exists(OLD_SCHEMA)) || (await exists(SCHEMA))) return;
+  // CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent creation (a unique violation
+  // on pg_namespace, seen with three processes upgrading at once): the move is tried again,
+  // and then finds the schema there.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await moveMigrationTablesOnce(db);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505' || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function moveMigrationTablesOnce(db: Kysely<any>): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${MOVE_LOCK[0]}, ${MOVE_LOCK[1]})`.execute(trx);
     // Another process may have moved them while this one waited for the lock.
