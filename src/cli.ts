@@ -234,7 +234,7 @@ program
   .addOption(new Option('--out <file>', 'the HTML file (default: smsc-report-<account>-<yyyy-mm>.html in the current folder); one account only').conflicts('csv'))
   .option('--csv <dir>', 'write the figures as CSV files, one per table (smsc-report-<account>-<yyyy-mm>-<table>.csv), into this folder instead of the page')
   .action(async (opts: { account?: string[]; month?: Month; out?: string; csv?: string }) => {
-    await withWarehouse({ requireAccount: false, quiet: true }, async ({ config, warehouse }) => {
+    await withWarehouse({ requireAccount: false, quiet: true, readsOnly: true }, async ({ config, warehouse }) => {
       // The warehouse is what is reported: an analyst with DATABASE_URL alone needs no credentials.
       const held = (await warehouseAccounts(warehouse.db)).map((a) => a.account);
       const wanted = opts.account ?? (config.accounts.length > 0 ? config.accounts.map((a) => a.name) : held);
@@ -308,6 +308,15 @@ interface Opened {
   readonly warehouse: Db<Warehouse>;
 }
 
+/** PostgreSQL refused the statement for want of a privilege (42501), here or in a cause. */
+function insufficientPrivilege(error: unknown): boolean {
+  for (let e = error; e instanceof Error || (typeof e === 'object' && e !== null); e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '42501') return true;
+    if ((e as { cause?: unknown }).cause === e) break;
+  }
+  return false;
+}
+
 /** Loads the configuration, opens and migrates the warehouse, runs `fn`, closes everything. */
 async function withWarehouse(
   options: {
@@ -319,6 +328,11 @@ async function withWarehouse(
     logToStderr?: boolean;
     /** Told why the warehouse could not be opened or migrated (instead of the fatal log line). */
     onOpenFailure?: (config: Config, message: string) => void;
+    /**
+     * The command only reads: a role that may not migrate (the read-only role of grant-reader)
+     * reads the warehouse as it is, instead of failing on the migrator's tables.
+     */
+    readsOnly?: boolean;
   },
   fn: (opened: Opened, applied: string[]) => Promise<void>,
 ): Promise<void> {
@@ -363,6 +377,7 @@ async function withWarehouse(
     try {
       applied = await migrateWarehouse(warehouse);
     } catch (error) {
+      if (options.readsOnly && insufficientPrivilege(error)) return await fn({ config, logger, warehouse }, []);
       // Migrating is the first use of the server: a connection that fails there says so.
       const reason = (config.databaseUrl && connectionFailure(error, config.databaseUrl, config.dbTimeoutMs)) || error;
       if (!options.onOpenFailure) throw reason;

@@ -4,6 +4,7 @@
 // drawn, no error, no request, the same figures in its tables and marks, and a message text
 // carrying markup shown as text.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,6 +173,31 @@ describe('smsc-sync report --csv', () => {
     const all = run(['--month', MONTH]);
     expect([all.status, all.stdout]).toEqual([0, `${join(work, `smsc-report-demo-${MONTH}.html`)}\n`]);
     expect(run(['--out', 'x.html', '--csv', 'dir']).status).not.toBe(0);
+  });
+
+  itNeedsServer('roles of its own on the server')("runs as the read-only role of grant-reader, which may not migrate, and writes the owner's figures", () => {
+    const server = testServerUrl()!;
+    const suffix = randomBytes(3).toString('hex');
+    const [reader, login] = [`smsc_reader_${suffix}`, `finance_${suffix}`];
+    const cli = (args: string[], url: string) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: work, env: childEnv({ DATABASE_URL: url }), timeout: 60_000 });
+    try {
+      expect(cli(['grant-reader', '--role', reader], database.url!).status).toBe(0);
+      const asLogin = new URL(database.url!);
+      asLogin.username = login;
+      asLogin.password = 'choose-one';
+      const created = spawnSync('psql', [database.url!, '-Atc', `CREATE ROLE ${login} LOGIN PASSWORD 'choose-one' IN ROLE ${reader}`], { encoding: 'utf8' });
+      expect(created.status, created.stderr).toBe(0);
+      const [asOwner, asReader] = [join(work, 'csv-owner'), join(work, 'csv-reader')];
+      expect(cli(['report', '--month', MONTH, '--csv', asOwner], database.url!).status).toBe(0);
+      const run = cli(['report', '--month', MONTH, '--csv', asReader], asLogin.toString());
+      expect([run.status, run.stderr]).toEqual([0, '']);
+      const files = readdirSync(asOwner).sort();
+      expect(readdirSync(asReader).sort()).toEqual(files);
+      for (const f of files) expect(readFileSync(join(asReader, f), 'utf8'), f).toBe(readFileSync(join(asOwner, f), 'utf8'));
+    } finally {
+      spawnSync('psql', [database.url!, '-c', `DROP OWNED BY ${reader}`], { encoding: 'utf8' });
+      spawnSync('psql', [server, '-c', `DROP ROLE IF EXISTS ${login}`, '-c', `DROP ROLE IF EXISTS ${reader}`], { encoding: 'utf8' });
+    }
   });
 });
 
