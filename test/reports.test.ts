@@ -192,6 +192,8 @@ describe('reporting views', () => {
     expect((await rows(`SELECT kind FROM smsc.tariff_on_day('demo', '${today}') ORDER BY kind`)).map((r: any) => r.kind)).toEqual(
       expect.arrayContaining(['email', 'operator', 'zone']),
     );
+    // Every price with the account's currency (the emulator's account is in roubles).
+    expect(await rows(`SELECT DISTINCT currency FROM smsc.tariff_on_day('demo', '${today}')`)).toEqual([{ currency: 'RUB' }]);
   });
 
   it('every README recipe runs as written and returns rows', async () => {
