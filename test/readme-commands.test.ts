@@ -1,97 +1,18 @@
 // Every shell block of the README, run as written, in bash, from the project folder, with the
 // machine's own (older) node first on PATH and only the quick start done before (node_modules
 // and the Node 24 in .tools/ are there). Each block is one script under `set -euo pipefail`.
-// Lines that cannot run here as written are listed below with the reason, and what runs in
-// their place where something does; a README line this file does not know runs as written,
-// and a README block that is gone fails the test that expects it. Skipped lines print their
-// reason in the run's summary.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Lines that cannot run here as written are listed in test/helpers/readme.ts with the reason,
+// and what runs in their place where something does; a README line this file does not know
+// runs as written, and a README block that is gone fails the test that expects it. Skipped
+// lines print their reason in the run's summary. The blocks that run the test suite itself are
+// in test/readme-test-commands.test.ts, so that the two files run side by side.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase, testServerUrl } from './helpers/database.ts';
+import { bash, blocks, blockStarting, DOCKER, listening, SKIPPED, useDataDir } from './helpers/readme.ts';
 import { admin } from './helpers/template-database.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-interface Block {
-  readonly line: number;
-  readonly lines: readonly string[];
-}
-
-/** The ```sh blocks, with the README line each starts on. */
-function shellBlocks(text: string): Block[] {
-  const out: Block[] = [];
-  const all = text.split('\n');
-  for (let i = 0; i < all.length; i++) {
-    if (!/^```(sh|bash|shell)\s*$/.test(all[i]!)) continue;
-    const start = i + 1;
-    const lines: string[] = [];
-    for (i++; i < all.length && !all[i]!.startsWith('```'); i++) lines.push(all[i]!);
-    out.push({ line: start + 1, lines });
-  }
-  return out;
-}
-
-/** A PATH whose `node` is the machine's own: /usr/bin first, .tools/ and the test's Node left out. */
-const OLD_NODE_PATH = '/usr/local/bin:/usr/bin:/bin';
-
-let dataDir: string;
-beforeAll(() => {
-  dataDir = mkdtempSync(join(tmpdir(), 'smsc-readme-'));
-});
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-/** Runs a script in bash from the project folder; its output and exit code. */
-async function bash(script: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
-  // (A block that fails half-way leaves its background jobs to the trap, not to the next test.)
-  const child = spawn('bash', ['-c', `set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n${script}`], {
-    cwd: ROOT,
-    // The shell's environment: PATH with the older node, a fresh folder for the embedded
-    // warehouse (the commands are unchanged; SMSC_DATA_DIR is only where .smsc-sync/ goes).
-    env: { HOME: process.env.HOME ?? '/root', PATH: OLD_NODE_PATH, SMSC_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += String(d)));
-  child.stderr.on('data', (d) => (output += String(d)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = await once(child, 'exit');
-  clearTimeout(timer);
-  return { code: code as number | null, output };
-}
-
-async function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
-const blocks = shellBlocks(README);
-const blockStarting = (first: string): Block => {
-  const block = blocks.find((b) => b.lines[0]!.startsWith(first));
-  if (!block) throw new Error(`the README has no shell block starting with '${first}'`);
-  return block;
-};
-
-const DOCKER =
-  "needs a container engine, which this machine has not: test/docker.test.ts checks the compose file with docker-compose and podman-compose, and replays the image's start-up";
-
-/** The README's lines that are not run as written, and why. */
-const SKIPPED: Record<string, string> = {
-  'bash scripts/dev.sh test': 'it is this test run',
-  'bash scripts/test-times.sh ': 'the whole suite four times under libfaketime: run by hand (README), too long for one test',
-  'cp .env.example .env': 'it would leave a .env in the project folder, which every later command and test reads',
-  'docker compose ': DOCKER,
-  'curl -s http://127.0.0.1:9464/healthz': DOCKER,
-};
+useDataDir();
 
 describe('every README shell block runs as written', () => {
   it('knows every block the README has', () => {
@@ -121,31 +42,6 @@ describe('every README shell block runs as written', () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/outbound +succeeded \+[1-9]\d* new/);
   });
-
-  it('bash scripts/dev.sh test', { skip: true, meta: { skipReason: `README line ${blockStarting('bash scripts/dev.sh demo').line + 1}: ${SKIPPED['bash scripts/dev.sh test']}` } }, () => {});
-
-  it('npm test, with the machine node first on PATH (one small test file appended: the suite is this run)', async () => {
-    const block = blockStarting('TEST_DATABASE_URL=');
-    const url = testServerUrl() ?? '';
-    // The README's URL is this machine's server; the run's server stands in when it is another.
-    const line = block.lines[0]!.replace('postgres://root@127.0.0.1:5432/test', url || 'postgres://root@127.0.0.1:5432/test');
-    const { code, output } = await bash(`${line} -- test/sync/summary.test.ts --outputFile.json=${join(dataDir, 'inner-vitest.json')}`);
-    expect(code, output.slice(-3000)).toBe(0);
-    expect(output).toMatch(/Tests .*\d+ passed/);
-    expect(output).not.toMatch(/Tests .*failed/);
-  });
-
-  it('bash scripts/test-times.sh (every default time)', { skip: true, meta: { skipReason: `README line ${blockStarting('bash scripts/test-times.sh').line}: ${SKIPPED['bash scripts/test-times.sh ']}` } }, () => {});
-
-  it('bash scripts/test-times.sh 03:10 -- <one small test file>', async () => {
-    const block = blockStarting('bash scripts/test-times.sh');
-    const line = block.lines[1]!.split(/\s+#/)[0]!.trim();
-    expect(line).toBe('bash scripts/test-times.sh 03:10 -- test/reports.test.ts');
-    // The README's file syncs a month; a small one shows the command works at 03:10 Moscow.
-    const { code, output } = await bash(`${line.replace('test/reports.test.ts', 'test/sync/summary.test.ts')} --outputFile.json=${join(dataDir, 'times-vitest.json')}`, {}, 240_000);
-    expect(code, output.slice(-3000)).toBe(0);
-    expect(output).toContain('test-times: passed at 03:10 Moscow');
-  }, 300_000);
 
   it('docker compose: every line is one that needs an engine (or would leave a .env behind)', (ctx) => {
     const block = blockStarting('cp .env.example .env');

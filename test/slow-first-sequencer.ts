@@ -9,6 +9,7 @@ export const SLOW_FIRST = [
   'test/reliability/crash.test.ts',
   'test/runs/many-accounts.test.ts',
   'test/readme-commands.test.ts',
+  'test/readme-test-commands.test.ts',
   'test/runs/deadlines.test.ts',
   'test/cli-sync.test.ts',
   'test/cli.test.ts',
