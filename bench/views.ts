@@ -149,11 +149,16 @@ async function timed(client: pg.Client, query: string, runs: number, pick: 'medi
   return { ms: pick === 'min' ? times[0]! : times[Math.floor(times.length / 2)]!, rows };
 }
 
-/** Whether the planner's own plan (sequential scans allowed) reads outbound_messages whole. */
+/**
+ * Whether the planner's own plan (sequential scans allowed) reads outbound_messages whole: a
+ * sequential scan of it, or an index scan of it with no condition on the index.
+ */
 async function readsWhole(client: pg.Client, query: string): Promise<boolean> {
   const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${query}`);
-  const walk = (node: any): boolean =>
-    (node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'outbound_messages') || (node.Plans ?? []).some(walk);
+  const whole = (node: any): boolean =>
+    node['Relation Name'] === 'outbound_messages' &&
+    (node['Node Type'] === 'Seq Scan' || (/Index/.test(node['Node Type']) && node['Index Cond'] === undefined));
+  const walk = (node: any): boolean => whole(node) || (node.Plans ?? []).some(walk);
   return walk(rows[0]['QUERY PLAN'][0].Plan);
 }
 
