@@ -338,20 +338,24 @@ function singleAccount(
 ): AccountConfig[] {
   const { SMSC_LOGIN: login, SMSC_PASSWORD: password, SMSC_APIKEY: apikey } = vars;
   if (!login && !password && !apikey) return [];
-  if (apikey && (login || password)) {
-    problems.push('SMSC_APIKEY: set either SMSC_APIKEY or SMSC_LOGIN + SMSC_PASSWORD, not both');
+  if (apikey && password) {
+    problems.push(
+      "SMSC_APIKEY: set either SMSC_APIKEY or SMSC_LOGIN + SMSC_PASSWORD, not both (with SMSC_APIKEY, SMSC_LOGIN alone may name the account's own login: it is never sent)",
+    );
     return [];
   }
   if (!apikey && !login) problems.push('SMSC_LOGIN: required with SMSC_PASSWORD');
   if (!apikey && !password) problems.push('SMSC_PASSWORD: required with SMSC_LOGIN (or set SMSC_PASSWORD_FILE)');
   // An API key does not say which login it belongs to: without a name of its own, two
   // installations with different keys would write into one account's rows.
-  if (apikey && !vars.SMSC_ACCOUNT_NAME) {
+  if (apikey && !vars.SMSC_ACCOUNT_NAME && !login) {
     problems.push("SMSC_ACCOUNT_NAME: required with SMSC_APIKEY (an API key does not say which SMSC login it belongs to); name the account, e.g. SMSC_ACCOUNT_NAME=shop (use 'default' to go on with rows synced before under that name)");
   }
   const name = vars.SMSC_ACCOUNT_NAME || login || 'default';
   if (!ACCOUNT_NAME.test(name)) problems.push(`SMSC_ACCOUNT_NAME: '${name}' must be letters, digits, _ . @ - (1 to 64)`);
-  return [{ name, login: apikey ? undefined : login, password: apikey ? undefined : password, apikey, ...defaults }];
+  // With an API key, a login only names the account's own login (its statistics row and
+  // balance, for the reconciliation); requests carry the key alone.
+  return [{ name, login: login || undefined, password: apikey ? undefined : password, apikey, ...defaults }];
 }
 
 function accountsFromJson(
@@ -382,11 +386,11 @@ function accountsFromJson(
     const at = `SMSC_ACCOUNTS[${i}]`;
     if (seen.has(entry.name)) problems.push(`${at}.name: '${entry.name}' is used twice; account names must be unique`);
     seen.add(entry.name);
-    if (entry.apikey && (entry.login || entry.password)) problems.push(`${at}: give either apikey or login + password, not both`);
+    if (entry.apikey && entry.password) problems.push(`${at}: give either apikey or login + password, not both (with apikey, login alone may name the account's own login)`);
     if (!entry.apikey && !(entry.login && entry.password)) problems.push(`${at}: needs login + password, or apikey`);
     return {
       name: entry.name,
-      login: entry.apikey ? undefined : entry.login,
+      login: entry.login,
       password: entry.apikey ? undefined : entry.password,
       apikey: entry.apikey,
       baseUrl: entry.baseUrl === undefined ? defaults.baseUrl : checkBaseUrl(`${at}.baseUrl`, entry.baseUrl, problems),
