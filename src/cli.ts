@@ -500,6 +500,8 @@ function date(value: string): CalendarDay {
 function month(value: string): Month {
   const m = parseMonth(value);
   if (!m) throw new InvalidArgumentError('expected a month yyyy-mm');
+  // A month that has begun nowhere on Earth yet (UTC+14 is the earliest) holds nothing: a typo.
+  if (m > new Date(Date.now() + 14 * 3_600_000).toISOString().slice(0, 7)) throw new InvalidArgumentError(`${value} has not begun yet`);
   return m;
 }
 

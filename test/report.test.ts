@@ -169,6 +169,10 @@ describe('smsc-sync report --csv', () => {
     const unknown = run(['--account', 'nobody']);
     expect([unknown.status, unknown.stderr.trim()]).toEqual([2, "smsc-sync: the warehouse holds nothing of account 'nobody' (run smsc-sync sync first, or name one with --account); it holds: 'demo'"]);
     expect(run(['--month', '2026-13']).status).not.toBe(0);
+    // A month that has begun nowhere yet is a typo: refused as a usage error, no file written.
+    const future = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 7);
+    const refused = run(['--month', `${Number(future.slice(0, 4)) + 1}${future.slice(4)}`]);
+    expect([refused.status, refused.stderr]).toEqual([2, expect.stringContaining('has not begun yet')]);
     // No --account and none configured: every account the warehouse holds, each to its default file.
     const all = run(['--month', MONTH]);
     expect([all.status, all.stdout]).toEqual([0, `${join(work, `smsc-report-demo-${MONTH}.html`)}\n`]);

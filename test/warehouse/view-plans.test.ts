@@ -126,6 +126,39 @@ describe('reply_rate_daily', () => {
   });
 });
 
+describe('cost_reconciliation_monthly', () => {
+  it('flags a month only once every day of it is read, and then by exactly a lost message\'s cost', async () => {
+    // Last month of account a: 24 messages at 1.50 every day, and SMSC's statistics say 36.00 a day.
+    const month = sql`date_trunc('month', (now() AT TIME ZONE ${TZ})::date - interval '1 month')::date`;
+    const judged = async (tx: typeof database.warehouse.db) =>
+      (await sql<{ difference: string; flagged: boolean; days_read: number }>`
+        SELECT round(difference, 2)::text AS difference, flagged, days_read FROM smsc.cost_reconciliation_monthly WHERE account = 'a' AND month = ${month}`.execute(tx)).rows;
+    const undone = new Error('rolled back');
+    const inTransaction = async (fn: (tx: any) => Promise<void>) => {
+      await db().transaction().execute(async (tx) => {
+        await fn(tx);
+        throw undone;
+      }).catch((e) => {
+        if (e !== undone) throw e;
+      });
+    };
+    expect(await judged(db())).toEqual([{ difference: '0.00', flagged: false, days_read: expect.any(Number) }]);
+    // Statistics read for the first ten days only (a first sync still reading them): the
+    // costs held exceed them, and the month is not judged yet.
+    await inTransaction(async (tx) => {
+      await sql`DELETE FROM smsc.daily_stats WHERE account = 'a' AND day >= ${month} + 10 AND day < (${month} + interval '1 month')::date`.execute(tx);
+      const [row] = await judged(tx);
+      expect(row).toMatchObject({ flagged: false, days_read: 10 });
+      expect(Number(row!.difference)).toBeLessThan(0);
+    });
+    // Every day read, one message lost: flagged, by its cost.
+    await inTransaction(async (tx) => {
+      await sql`DELETE FROM smsc.outbound_messages WHERE int_id = (SELECT min(int_id) FROM smsc.outbound_messages WHERE account = 'a' AND sent_day = ${month} + 5) AND account = 'a'`.execute(tx);
+      expect(await judged(tx)).toEqual([{ difference: '1.50', flagged: true, days_read: expect.any(Number) }]);
+    });
+  });
+});
+
 describe('outbound_messages.sent_day', () => {
   it("is counted again when an account's zone changes, and in the default zone when its row goes", async () => {
     const wrongDays = async (zone: string) =>
