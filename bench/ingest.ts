@@ -82,7 +82,8 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
 }
 
 const rate = (rows: number, seconds: number) => String(Math.round(rows / seconds)).padStart(8);
-const COPY_COLUMNS = ['account', ...OUTBOUND_COLUMNS, 'first_seen_at', 'updated_at'];
+// (sent_day is written by the merge beside the API's columns: the raw COPY carries it too.)
+const COPY_COLUMNS = ['account', ...OUTBOUND_COLUMNS, 'sent_day', 'first_seen_at', 'updated_at'];
 
 /** The warehouse's history rows as COPY text. */
 async function dumpRows(url: string, file: string): Promise<void> {

@@ -116,10 +116,15 @@ function copyRows(client: pg.Client, statement: string, chunks: Iterable<string>
 }
 
 async function copyRaw(client: pg.Client, rows: readonly OutboundRow[], at: Date): Promise<void> {
-  const columns = ['account', ...OUTBOUND_COLUMNS, 'first_seen_at', 'updated_at'] as const;
+  // sent_day (written by the merge) is NOT NULL: the ceiling writes a day too (the UTC one;
+  // the value does not change the cost).
+  const columns = ['account', ...OUTBOUND_COLUMNS, 'sent_day', 'first_seen_at', 'updated_at'] as const;
   const chunks = (function* () {
     for (let i = 0; i < rows.length; i += BATCH) {
-      yield copyText(rows.slice(i, i + BATCH).map((r) => ({ ...r, account: ACCOUNT, first_seen_at: at, updated_at: at })), columns);
+      yield copyText(
+        rows.slice(i, i + BATCH).map((r) => ({ ...r, account: ACCOUNT, sent_day: new Date(r.sent_at).toISOString().slice(0, 10), first_seen_at: at, updated_at: at })),
+        columns,
+      );
     }
   })();
   await copyRows(client, `COPY smsc.outbound_messages (${columns.join(', ')}) FROM STDIN`, chunks);
