@@ -246,7 +246,12 @@ describe('stopping', () => {
   it.skipIf(!testServerUrl())('start exits 0 within its stop deadline while a request hangs, and status shows the run as interrupted at once', async () => {
     sandbox.faults.inject({ kind: 'slow', endpoint: 'get_messages', delayMs: 120_000, rate: 1 });
     try {
-      const run = cli(['start'], { ...env(), SMSC_SCHEDULE_OUTBOUND: '* * * * * *', SMSC_STOP_TIMEOUT_SECONDS: '2' }, sandbox);
+      // Outbound alone: no start-up runs, and the other jobs scheduled 12 hours from now, so
+      // that no fire of theirs (inbound's every 2 minutes) comes during the test, whatever the
+      // time of day (a slow inbound run was once still in flight at the SIGTERM).
+      const away = `0 ${(new Date().getUTCHours() + 3 + 12) % 24} * * *`;
+      const others = Object.fromEntries(['INBOUND', 'STATS', 'TARIFFS', 'OPERATORS', 'SHORT_LINKS', 'BALANCE'].map((j) => [`SMSC_SCHEDULE_${j}`, away]));
+      const run = cli(['start'], { ...env(), ...others, SMSC_RUN_ON_START: 'false', SMSC_SCHEDULE_OUTBOUND: '* * * * * *', SMSC_STOP_TIMEOUT_SECONDS: '2' }, sandbox);
       const running = async () =>
         (await db().selectFrom('smsc.sync_runs').select('outcome').where('stream', '=', 'outbound').where('outcome', '=', 'running').execute()).length > 0;
       const seen = sandbox.requests.length;
