@@ -252,13 +252,17 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`DROP INDEX smsc.outbound_messages_phone`.execute(db);
   await sql`CREATE INDEX outbound_messages_phone ON smsc.outbound_messages (phone, sent_at, int_id)`.execute(db);
 
-  // An account's zone set or changed: its messages' days are counted again.
+  // An account's zone set, changed or its row removed: its messages' days are counted again, in
+  // the zone smsc.account_timezone() gives after the change (the default one for a removed row).
   await sql`
     CREATE FUNCTION smsc_internal.recount_sent_days() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      changed text := CASE TG_OP WHEN 'DELETE' THEN OLD.account ELSE NEW.account END;
+      zone text := smsc.account_timezone(changed);
     BEGIN
       UPDATE smsc.outbound_messages
-      SET sent_day = (sent_at AT TIME ZONE NEW.timezone)::date
-      WHERE account = NEW.account AND sent_day <> (sent_at AT TIME ZONE NEW.timezone)::date;
+      SET sent_day = (sent_at AT TIME ZONE zone)::date
+      WHERE account = changed AND sent_day <> (sent_at AT TIME ZONE zone)::date;
       RETURN NULL;
     END
     $$`.execute(db);
@@ -266,17 +270,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     CREATE TRIGGER accounts_zone_changed AFTER UPDATE OF timezone ON smsc.accounts
     FOR EACH ROW WHEN (OLD.timezone IS DISTINCT FROM NEW.timezone) EXECUTE FUNCTION smsc_internal.recount_sent_days()`.execute(db);
-  // A row removed from accounts leaves its messages to the default zone, as account_timezone() does.
-  await sql`
-    CREATE FUNCTION smsc_internal.recount_sent_days_default() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      UPDATE smsc.outbound_messages
-      SET sent_day = (sent_at AT TIME ZONE smsc.account_timezone(OLD.account))::date
-      WHERE account = OLD.account AND sent_day <> (sent_at AT TIME ZONE smsc.account_timezone(OLD.account))::date;
-      RETURN NULL;
-    END
-    $$`.execute(db);
-  await sql`CREATE TRIGGER accounts_zone_removed AFTER DELETE ON smsc.accounts FOR EACH ROW EXECUTE FUNCTION smsc_internal.recount_sent_days_default()`.execute(db);
+  await sql`CREATE TRIGGER accounts_zone_removed AFTER DELETE ON smsc.accounts FOR EACH ROW EXECUTE FUNCTION smsc_internal.recount_sent_days()`.execute(db);
 
   for (const view of views((m) => `${m}.sent_day`)) await sql.raw(view).execute(db);
 }
@@ -287,7 +281,6 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP TRIGGER accounts_zone_removed ON smsc.accounts`.execute(db);
   await sql`DROP TRIGGER accounts_zone_changed ON smsc.accounts`.execute(db);
   await sql`DROP TRIGGER accounts_zone_set ON smsc.accounts`.execute(db);
-  await sql`DROP FUNCTION smsc_internal.recount_sent_days_default()`.execute(db);
   await sql`DROP FUNCTION smsc_internal.recount_sent_days()`.execute(db);
   await sql`ALTER TABLE smsc.outbound_messages DROP COLUMN sent_day`.execute(db);
   await sql`DROP INDEX smsc.outbound_messages_phone`.execute(db);

@@ -21,7 +21,7 @@ import { formatSummary, summaryJson } from './sync/summary.ts';
 import { formatStatus, readStatus } from './sync/status.ts';
 import { runSync, syncSucceeded } from './sync/sync.ts';
 import { type CalendarDay, parseCalendarDay } from './time/calendar.ts';
-import { connectionFailure, openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
+import { causes, connectionFailure, openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
 import { EmbeddedWarehouseBusyError, EmbeddedWarehouseFolderError } from './warehouse/embedded-lock.ts';
 import { migrateWarehouse } from './warehouse/migrate.ts';
 import { grantReader } from './warehouse/reader-role.ts';
@@ -310,10 +310,7 @@ interface Opened {
 
 /** PostgreSQL refused the statement for want of a privilege (42501), here or in a cause. */
 function insufficientPrivilege(error: unknown): boolean {
-  for (let e = error; e instanceof Error || (typeof e === 'object' && e !== null); e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '42501') return true;
-    if ((e as { cause?: unknown }).cause === e) break;
-  }
+  for (const e of causes(error)) if (e.code === '42501') return true;
   return false;
 }
 

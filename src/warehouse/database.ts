@@ -154,7 +154,7 @@ export function connectionFailure(error: unknown, databaseUrl: string, dbTimeout
 }
 
 /** The error, its causes, and the errors of an AggregateError (a host with several addresses). */
-function* causes(error: unknown): Generator<{ code?: unknown; message?: unknown }> {
+export function* causes(error: unknown): Generator<{ code?: unknown; message?: unknown }> {
   const queue = [error];
   for (let n = 0; queue.length > 0 && n < 10; n++) {
     const e = queue.shift();
