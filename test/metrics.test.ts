@@ -14,6 +14,7 @@ import { zoneDayStart } from './helpers/oracle.ts';
 import { sandboxConfig, syncOnce, testLogger } from './helpers/sync.ts';
 import { migratedDatabase } from './helpers/warehouse.ts';
 import { cli, until } from './runs/processes.ts';
+import { everyJobOn, NEVER } from './helpers/schedules.ts';
 
 /** One sample of the exposition text: its metric name, labels and value. */
 interface Sample {
@@ -39,7 +40,7 @@ function find(text: string, name: string, labels: Record<string, string> = {}): 
 }
 
 /** Every job of `start` on a schedule that does not come round during a test. */
-const NO_FIRES = Object.fromEntries(['OUTBOUND', 'INBOUND', 'STATS', 'TARIFFS', 'OPERATORS', 'SHORT_LINKS'].map((j) => [`SMSC_SCHEDULE_${j}`, '0 0 1 1 *']));
+const NO_FIRES = everyJobOn(NEVER);
 
 /** Everything the warehouse-derived gauges read, as another session can lock it. */
 const READ_TABLES = [

@@ -26,6 +26,7 @@ import { type TestDatabase, testServerUrl, withDatabase } from '../helpers/datab
 import { testSandbox } from '../helpers/sandbox.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 import { cli, until } from './processes.ts';
+import { everyJobOn } from '../helpers/schedules.ts';
 
 const lines: string[] = [];
 const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }) });
@@ -250,7 +251,7 @@ describe('stopping', () => {
       // that no fire of theirs (inbound's every 2 minutes) comes during the test, whatever the
       // time of day (a slow inbound run was once still in flight at the SIGTERM).
       const away = `0 ${(new Date().getUTCHours() + 3 + 12) % 24} * * *`;
-      const others = Object.fromEntries(['INBOUND', 'STATS', 'TARIFFS', 'OPERATORS', 'SHORT_LINKS', 'BALANCE'].map((j) => [`SMSC_SCHEDULE_${j}`, away]));
+      const others = everyJobOn(away, ['outbound']);
       const run = cli(['start'], { ...env(), ...others, SMSC_RUN_ON_START: 'false', SMSC_SCHEDULE_OUTBOUND: '* * * * * *', SMSC_STOP_TIMEOUT_SECONDS: '2' }, sandbox);
       const running = async () =>
         (await db().selectFrom('smsc.sync_runs').select('outcome').where('stream', '=', 'outbound').where('outcome', '=', 'running').execute()).length > 0;

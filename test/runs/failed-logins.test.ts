@@ -13,6 +13,7 @@ import { T0 } from '../helpers/sandbox.ts';
 import { testLogger } from '../helpers/sync.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 import { cli, until } from './processes.ts';
+import { everyJobOn } from '../helpers/schedules.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -59,7 +60,7 @@ describe('three wrong passwords beside one that works', () => {
     expect((await before.exit).code, before.output()).toBe(0);
 
     const every = '*/3 * * * * *';
-    const schedules = Object.fromEntries(['OUTBOUND', 'INBOUND', 'STATS', 'TARIFFS', 'OPERATORS', 'SHORT_LINKS'].map((j) => [`SMSC_SCHEDULE_${j}`, every]));
+    const schedules = everyJobOn(every);
     for (const round of [1, 2]) {
       const seen = sandbox.requests.length;
       const start = cli(['start'], { ...env, ...schedules, SMSC_ACCOUNTS: JSON.stringify(accounts(sandbox)) }, sandbox);

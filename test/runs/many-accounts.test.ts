@@ -13,6 +13,7 @@ import { type TestDatabase, testServerUrl } from '../helpers/database.ts';
 import { T0 } from '../helpers/sandbox.ts';
 import { migratedDatabase } from '../helpers/warehouse.ts';
 import { type CliProcess, cli, until } from './processes.ts';
+import { everyJobOn } from '../helpers/schedules.ts';
 
 const ACCOUNTS = 20;
 const MINUTE = 60_000;
@@ -111,7 +112,7 @@ describe('twenty accounts', () => {
       SMSC_ACCOUNTS: accountsJson(sandbox),
       DATABASE_URL: database.url,
       SMSC_STOP_TIMEOUT_SECONDS: '5',
-      ...Object.fromEntries(['OUTBOUND', 'INBOUND', 'STATS', 'TARIFFS', 'OPERATORS', 'SHORT_LINKS'].map((j) => [`SMSC_SCHEDULE_${j}`, every])),
+      ...everyJobOn(every),
     };
     const replicas: CliProcess[] = ports.map((port, i) =>
       cli(['start'], { ...env, SMSC_HTTP_PORT: String(port), SMSC_MAX_CONCURRENT_RUNS: String(2 + i) }, sandbox),
@@ -169,7 +170,7 @@ describe('twenty accounts', () => {
     const fires = await sql<{ job: string; slots: number }>`
       SELECT split_part(key, ':', 1) AS job, count(DISTINCT right(key, 24))::int AS slots
       FROM smsc_internal.cron_fires WHERE key NOT LIKE 'resume:%' AND key NOT LIKE 'startup:%' GROUP BY 1 ORDER BY 1`.execute(db);
-    expect(fires.rows.map((f) => f.job)).toEqual(['inbound', 'operators', 'outbound', 'short_links', 'stats', 'tariffs']);
+    expect(fires.rows.map((f) => f.job)).toEqual(['balance', 'inbound', 'operators', 'outbound', 'short_links', 'stats', 'tariffs']);
     for (const f of fires.rows) expect(f.slots, f.job).toBeGreaterThanOrEqual(5);
     const shares = await sql<{ replica: string; n: number }>`
       SELECT claimed_by AS replica, count(*)::int AS n FROM smsc_internal.cron_fires GROUP BY 1`.execute(db);
@@ -177,7 +178,7 @@ describe('twenty accounts', () => {
     // Nothing left running, nothing failed: every run ended, and the process that ran it is known.
     const outcomes = await sql<{ outcome: string; n: number }>`SELECT outcome, count(*)::int AS n FROM smsc.sync_runs GROUP BY 1 ORDER BY 1`.execute(db);
     expect(outcomes.rows.map((r) => r.outcome).filter((o) => o === 'running' || o === 'failed')).toEqual([]);
-    expect(outcomes.rows.reduce((s, r) => s + r.n, 0)).toBeGreaterThanOrEqual(ACCOUNTS * 6 * 3);
+    expect(outcomes.rows.reduce((s, r) => s + r.n, 0)).toBeGreaterThanOrEqual(ACCOUNTS * 7 * 3);
 
     // Each account as its last reads saw the world (outbound: one page per channel holds all of
     // an account's messages, so every outbound run re-read them all).
