@@ -1,10 +1,11 @@
 // `npm run bench`: the ingest benchmark (a million messages against raw COPY), the
-// quota-efficiency benchmark (a simulated week) and the views benchmark (two million
-// messages, each view's 30-day tile against a hand-written indexed range), one after the
-// other; the figures are printed and written to bench/results/ as JSON. About 21 minutes on
-// 2 cores.
+// quota-efficiency benchmark (a simulated week), the views benchmark (two million messages,
+// each view's 30-day tile against a hand-written indexed range) and the start-up benchmark
+// (the CLI with and without Node's compile cache), one after the other; the figures are
+// printed and written to bench/results/ as JSON. About 21 minutes on 2 cores.
 import { benchIngest } from './ingest.ts';
 import { benchQuota } from './quota.ts';
+import { benchStartup } from './startup.ts';
 import { benchViews } from './views.ts';
 import { line, writeResult } from './support.ts';
 
@@ -12,6 +13,7 @@ const t0 = performance.now();
 const ingest = await benchIngest();
 const quota = await benchQuota();
 const views = await benchViews();
+const startup = await benchStartup();
 const seconds = Math.round((performance.now() - t0) / 1000);
 line(`bench: ${seconds} s in all`);
-writeResult('bench', { seconds, ingest, quota, views });
+writeResult('bench', { seconds, ingest, quota, views, startup });
