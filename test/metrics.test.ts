@@ -210,7 +210,10 @@ describe('the warehouse read in the background', () => {
 
   itNeedsServer('a second session locks the tables the gauges are read from')(
     'a refresh that cannot read gives up at its timeout, one at a time, and the scrape answers with the values read last',
-    async () => {
+    async (ctx) => {
+      // The refresh's timeout is PostgreSQL's statement_timeout, and scripts/test-times.sh runs
+      // PostgreSQL under libfaketime, where its timers never fire.
+      if (process.env.FAKETIME) ctx.skip('PostgreSQL under libfaketime (scripts/test-times.sh) never fires statement_timeout; this test runs in the ordinary run');
       const config = sandboxConfig(sandbox);
       await runSync({ config, warehouse: database.warehouse, logger: testLogger, streams: ['tariffs'], clock: sandbox.clock });
       const metrics = new Metrics({ db: database.warehouse.db, accounts: config.accounts, refreshIntervalMs: 100, refreshTimeoutMs: 1000 });

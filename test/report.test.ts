@@ -244,7 +244,11 @@ describe('smsc-sync report (HTML)', () => {
       expect(html).toContain('&lt;script&gt;window.__pwned = 1&lt;/script&gt;');
 
       const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({ executablePath: CHROMIUM });
+      // Chromium on the real clock: under scripts/test-times.sh the run's libfaketime would be
+      // preloaded into it too, and its page loads then never end. The page has no script: the
+      // browser's clock cannot change what it draws.
+      const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !['LD_PRELOAD', 'FAKETIME', 'FAKETIME_DONT_FAKE_MONOTONIC'].includes(e[0])));
+      const browser = await chromium.launch({ executablePath: CHROMIUM, env });
       try {
         const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
         const problems: string[] = [];
