@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../src/report/write-report.ts';
 import type { Sandbox } from '../src/sandbox/server.ts';
 import type { MessageView } from '../src/sandbox/world.ts';
-import { childEnv } from './helpers/child-env.ts';
+import { childEnv, realClockEnv } from './helpers/child-env.ts';
 import { type TestDatabase, testServerUrl } from './helpers/database.ts';
 import { itNeedsServer } from './helpers/needs-server.ts';
 import { daysFromTo, moneyText, zoneDay, zoneDayStart } from './helpers/oracle.ts';
@@ -247,8 +247,7 @@ describe('smsc-sync report (HTML)', () => {
       // Chromium on the real clock: under scripts/test-times.sh the run's libfaketime would be
       // preloaded into it too, and its page loads then never end. The page has no script: the
       // browser's clock cannot change what it draws.
-      const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !['LD_PRELOAD', 'FAKETIME', 'FAKETIME_DONT_FAKE_MONOTONIC'].includes(e[0])));
-      const browser = await chromium.launch({ executablePath: CHROMIUM, env });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, env: realClockEnv() });
       try {
         const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
         const problems: string[] = [];
