@@ -8,9 +8,11 @@ COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
 COPY jobs ./jobs
-# Node's compile cache of the CLI's modules (bin/smsc-sync.js keeps it in node_modules/.cache),
-# filled here: the image's user reads it and starts in about two thirds of the CPU.
-RUN node bin/smsc-sync.js --help >/dev/null
+# Filled here, in node_modules/.cache, for the image's user to read (it may not write there):
+# Node's compile cache of the CLI's modules (bin/smsc-sync.js), a start in about two thirds of
+# the CPU; and the copy of a fresh PGlite cluster a new embedded warehouse starts from
+# (src/warehouse/pglite-template.ts), so the first start on an empty volume skips initdb.
+RUN SMSC_DATA_DIR=/tmp/smsc-sync-build node bin/smsc-sync.js migrate >/dev/null && rm -rf /tmp/smsc-sync-build
 # The embedded warehouse (no DATABASE_URL) and the HMAC key (secret.key) live in
 # SMSC_DATA_DIR. Its default, .smsc-sync in the working folder, would be /app/.smsc-sync,
 # which the user `node` may not create: a folder of its own, a volume so it outlives the

@@ -1,7 +1,8 @@
 // `npm run bench`: the ingest benchmark (a million messages against raw COPY), the
 // quota-efficiency benchmark (a simulated week), the views benchmark (two million messages,
 // each view's 30-day tile against a hand-written indexed range) and the start-up benchmark
-// (the CLI with and without Node's compile cache), one after the other; the figures are
+// (the CLI with and without Node's compile cache, a new embedded warehouse from the copy of a
+// fresh cluster and by initdb), one after the other; the figures are
 // printed and written to bench/results/ as JSON. About 21 minutes on 2 cores.
 import { benchIngest } from './ingest.ts';
 import { benchQuota } from './quota.ts';

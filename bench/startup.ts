@@ -5,16 +5,24 @@
 // a folder of this run's own, so an earlier run's cache does not count; one warm-up run fills it.
 // Each command: the median of 15 starts of wall time, and the CPU (user + system) the child
 // took, from its resource usage.
+// Then a new embedded warehouse: a process that opens one in a new folder and migrates it (what
+// the first command on a new SMSC_DATA_DIR does), filled from the copy of a fresh cluster
+// (src/warehouse/pglite-template.ts, one of this run's own, made by a first warm-up) against
+// PGlite's initdb in the folder; the median of BENCH_EMBEDDED_RUNS (5) each, interleaved.
 //
 //   npm run bench:startup
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openWarehouse } from '../src/warehouse/database.ts';
+import { migrateWarehouse } from '../src/warehouse/migrate.ts';
 import { line, writeResult } from './support.ts';
 
 const BIN = new URL('../bin/smsc-sync.js', import.meta.url).pathname;
+const SELF = new URL(import.meta.url).pathname;
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 15);
+const EMBEDDED_RUNS = Number(process.env.BENCH_EMBEDDED_RUNS ?? 5);
 const COMMANDS = [['--help'], ['sync', '--help'], ['status', '--help']];
 
 interface Start {
@@ -23,11 +31,11 @@ interface Start {
 }
 
 /** One start of the CLI: wall time from spawn to exit, and the CPU the process tree used (from `time`-like rusage). */
-function start(args: readonly string[], env: Record<string, string>): Promise<Start> {
+function start(args: readonly string[], env: Record<string, string>, program = BIN): Promise<Start> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // The shell's `times` reports the children's user and system time after they exit.
-    const child = spawn('bash', ['-c', `"$0" "$@" >/dev/null; code=$?; times >&2; exit $code`, process.execPath, BIN, ...args], {
+    const child = spawn('bash', ['-c', `"$0" "$@" >/dev/null; code=$?; times >&2; exit $code`, process.execPath, program, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -76,13 +84,47 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
           `${`${row.uncachedCpuMs} ms`.padStart(13)} ${(row.cachedCpuMs / row.uncachedCpuMs).toFixed(2).padStart(10)}`,
       );
     }
-    return { runs: RUNS, figures };
+    return { runs: RUNS, figures, embedded: await benchNewEmbedded(cached) };
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** A new embedded warehouse, opened and migrated by a process of its own: from the copy of a fresh cluster, and by initdb. */
+async function benchNewEmbedded(env: Record<string, string>): Promise<Record<string, unknown>> {
+  const work = mkdtempSync(join(tmpdir(), 'smsc-bench-embedded-'));
+  const templates = join(work, 'templates');
+  let n = 0;
+  const open = (template: boolean) => start(['--open-embedded', join(work, `warehouse-${n++}`), template ? templates : 'none'], env, SELF);
+  try {
+    await open(true); // makes the copy
+    const fromCopy: Start[] = [];
+    const byInitdb: Start[] = [];
+    for (let i = 0; i < EMBEDDED_RUNS; i++) {
+      fromCopy.push(await open(true));
+      byInitdb.push(await open(false));
+    }
+    const row = {
+      copyWallMs: Math.round(median(fromCopy.map((s) => s.wallMs))),
+      copyCpuMs: Math.round(median(fromCopy.map((s) => s.cpuMs))),
+      initdbWallMs: Math.round(median(byInitdb.map((s) => s.wallMs))),
+      initdbCpuMs: Math.round(median(byInitdb.map((s) => s.cpuMs))),
+    };
+    line(`a new embedded warehouse, opened and migrated, median of ${EMBEDDED_RUNS}:`);
+    line(`  from the copy of a fresh cluster: ${row.copyWallMs} ms, ${row.copyCpuMs} ms CPU; by initdb: ${row.initdbWallMs} ms, ${row.initdbCpuMs} ms CPU; CPU ratio ${(row.copyCpuMs / row.initdbCpuMs).toFixed(2)}`);
+    return { runs: EMBEDDED_RUNS, ...row, cpuRatio: row.copyCpuMs / row.initdbCpuMs };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--open-embedded') {
+  // The child of benchNewEmbedded: <folder> <template folder | none>.
+  const [dataDir, templates] = process.argv.slice(3) as [string, string];
+  const warehouse = await openWarehouse({ dataDir, clusterTemplateDir: templates === 'none' ? null : templates });
+  await migrateWarehouse(warehouse);
+  await warehouse.close();
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await benchStartup();
   writeResult('startup', result);
 }

@@ -9,6 +9,8 @@
 // life, taken before it starts and given back when it ends. The pool is sized from the
 // number of runs a process may have at once (`maxConcurrentRuns`) plus a few spare
 // connections for the quota ledger, /healthz and /metrics, so runs can never exhaust it.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
@@ -17,6 +19,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type EmbeddedLock, lockEmbeddedWarehouse } from './embedded-lock.ts';
+import { DEFAULT_TEMPLATE_DIR, freshClusterDump } from './pglite-template.ts';
 
 export interface Warehouse<DB> {
   /** The pool (PostgreSQL) or the one connection (PGlite), for short statements outside runs. */
@@ -71,6 +74,12 @@ export interface OpenWarehouseOptions {
    * cluster; loading one skips PGlite's initdb, which is what the tests use it for.
    */
   readonly loadDataDir?: Blob | undefined;
+  /**
+   * Embedded warehouse only: where the copy of a fresh cluster that fills a new warehouse's
+   * folder is kept (pglite-template.ts); null runs PGlite's initdb in the folder instead.
+   * (Default: the installation's node_modules/.cache/smsc-sync-pglite-template)
+   */
+  readonly clusterTemplateDir?: string | null | undefined;
 }
 
 /** Connections beyond one per run: the quota ledger's short transactions, /healthz, /metrics, status. */
@@ -269,9 +278,15 @@ async function openPglite<DB>(options: OpenWarehouseOptions, runSlots: LimitFunc
   if (options.dataDir) lock = lockEmbeddedWarehouse(options.dataDir, options.purpose);
   let pglite: PGlite;
   try {
+    let loadDataDir = options.loadDataDir;
+    // A new folder is filled from the installation's copy of a fresh cluster, not by initdb.
+    const templateDir = options.clusterTemplateDir === undefined ? DEFAULT_TEMPLATE_DIR : options.clusterTemplateDir;
+    if (!loadDataDir && options.dataDir && templateDir !== null && !existsSync(join(options.dataDir, 'PG_VERSION'))) {
+      loadDataDir = await freshClusterDump(templateDir);
+    }
     pglite = await PGlite.create({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+      ...(loadDataDir ? { loadDataDir } : {}),
       parsers: { [pgliteTypes.INT8]: (v: string) => v, [pgliteTypes.DATE]: (v: string) => v },
     });
   } catch (error) {
