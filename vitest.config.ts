@@ -1,5 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 import { SlowFirstSequencer } from './test/slow-first-sequencer.ts';
+
+// Each test file runs in a fresh worker process, which compiles the same modules again (kysely,
+// pglite, undici, the sources): Node's compile cache keeps V8's code between them, in
+// node_modules/.cache beside the CLI's. About a tenth less CPU on light files (measured
+// 2026-12-05: 16.3 s against 18.4 s of CPU for 15 files). Workers inherit the variable; the
+// CLI processes tests start get an environment of their own (test/helpers/child-env.ts).
+process.env.NODE_COMPILE_CACHE ??= fileURLToPath(new URL('./node_modules/.cache/vitest-compile-cache', import.meta.url));
 
 // Every test runs on PostgreSQL (test/global-setup.ts finds or starts one); the tests that
 // touch the warehouse run a second time on embedded PGlite, the default warehouse of a user
