@@ -4,26 +4,18 @@
 // damaged copy is never loaded, and a folder that already holds a warehouse is never touched.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openWarehouse } from '../src/warehouse/database.ts';
 import { migrateToLatest } from '../src/warehouse/migrate.ts';
 import { templateFile } from '../src/warehouse/pglite-template.ts';
+import { useTempDirs } from './helpers/temp-dirs.ts';
 
-const made: string[] = [];
-const folder = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const folder = useTempDirs();
 
 /** The member names of a gzipped tar, as GNU tar lists them. */
 const members = (gzipped: Buffer) =>
