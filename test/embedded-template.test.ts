@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openWarehouse } from '../src/warehouse/database.ts';
 import { migrateToLatest } from '../src/warehouse/migrate.ts';
-import { templateFile } from '../src/warehouse/pglite-template.ts';
+import { isClusterTar, templateFile } from '../src/warehouse/pglite-template.ts';
 import { useTempDirs } from './helpers/temp-dirs.ts';
 
 const folder = useTempDirs();
@@ -65,6 +65,15 @@ describe('the copy of a fresh cluster that new embedded warehouses start from', 
     // Nothing of the user's folder: not the key, not the lock of the process that holds it.
     expect(names.filter((n) => /secret|smsc-sync|\.lock$/.test(n))).toEqual([]);
     expect(tar.includes(Buffer.from(SECRET))).toBe(false);
+
+    // What a copy must be to be loaded: this one is; an archive of something else, or this one
+    // cut short (and packed again, so that gzip's check passes), is not.
+    expect(isClusterTar(tar)).toBe(true);
+    const other = folder('smsc-not-a-cluster-');
+    writeFileSync(join(other, 'hello.txt'), 'hi\n');
+    expect(isClusterTar(execFileSync('tar', ['--format=ustar', '-cf', '-', '-C', other, 'hello.txt']))).toBe(false);
+    expect(isClusterTar(tar.subarray(0, tar.length >> 1))).toBe(false);
+    expect(isClusterTar(tar.subarray(0, tar.length - 1024))).toBe(false);
   });
 
   it('fills a new folder, and never touches a folder that holds a warehouse already', async () => {

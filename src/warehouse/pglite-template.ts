@@ -4,10 +4,10 @@
 // copy is made once per installation and PGlite version, in memory, from nothing but initdb's
 // output (never from a user's folder, which holds secret.key), and kept gzipped beside the
 // compile cache in the installation's node_modules/.cache. It is written under a temporary name
-// and renamed, so a reader sees a whole file or none, and it must pass gzip's check and read as
-// a tar before it is used: a damaged one is made again. Where that folder cannot be written and
+// and renamed, so a reader sees a whole file or none, and it must pass gzip's check and hold a
+// whole archive of a cluster before it is used: a damaged one is made again. Where that folder cannot be written and
 // holds no copy, a new warehouse runs initdb as it always did.
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,23 +38,23 @@ export function templateFile(dir: string): string {
 
 /**
  * A dump (PGlite `dumpDataDir`, an uncompressed tar) of a freshly initialised cluster, to load
- * into a new warehouse's folder: the one kept in `dir`, or, when there is none there that passes
- * gzip's check, one made now and kept there. Undefined when `dir` holds none and cannot be
+ * into a new warehouse's folder: the one kept in `dir`, or, when there is none there that is a
+ * whole cluster, one made now and kept there. Undefined when `dir` holds none and cannot be
  * written: the caller then lets PGlite run initdb in the folder, which costs no more than before.
  */
 export async function freshClusterDump(dir: string): Promise<Blob | undefined> {
   const file = templateFile(dir);
   let gzipped: Buffer | undefined;
   try {
-    gzipped = readFileSync(file);
+    // A regular file only: reading a named pipe put there would wait for a writer for ever.
+    if (statSync(file).isFile()) gzipped = readFileSync(file);
   } catch {
     // None yet (or unreadable): made below where the folder can be written.
   }
   if (gzipped) {
     try {
       const tar = gunzipSync(gzipped);
-      // A tar's first header says "ustar" at byte 257 (what PGlite's dumpDataDir writes).
-      if (tar.subarray(257, 262).toString('latin1') === 'ustar') return new Blob([tar]);
+      if (isClusterTar(tar)) return new Blob([tar]);
     } catch {
       // Cut short or damaged: made again below.
     }
@@ -71,6 +71,7 @@ export async function freshClusterDump(dir: string): Promise<Blob | undefined> {
   try {
     writeFileSync(temporary, gzipSync(tar));
     renameSync(temporary, file);
+    removeOthers(dir, file);
   } catch {
     // A full disk, say: this warehouse starts from the dump all the same, the next makes it again.
     try {
@@ -80,6 +81,43 @@ export async function freshClusterDump(dir: string): Promise<Blob | undefined> {
     }
   }
   return new Blob([tar]);
+}
+
+/**
+ * Whether `tar` is a whole archive of a PostgreSQL cluster: every header a ustar header whose
+ * file fits in what follows, the end-of-archive blocks reached, PG_VERSION and global/pg_control
+ * among the members. (A foreign archive, or one cut short and packed again, is not loaded.)
+ */
+export function isClusterTar(tar: Uint8Array): boolean {
+  const names = new Set<string>();
+  const text = (from: number, length: number) => Buffer.from(tar.subarray(from, from + length)).toString('latin1').replace(/\0.*$/s, '');
+  for (let at = 0; at + 512 <= tar.length; ) {
+    if (tar.subarray(at, at + 512).every((b) => b === 0)) {
+      // The end: two zero blocks (the second may be the last block of the file).
+      return at + 1024 <= tar.length && names.has('PG_VERSION') && names.has('global/pg_control');
+    }
+    if (text(at + 257, 5) !== 'ustar') return false;
+    const size = Number.parseInt(text(at + 124, 12).trim() || 'x', 8);
+    if (!Number.isSafeInteger(size) || size < 0) return false;
+    const prefix = text(at + 345, 155);
+    names.add(`${prefix ? `${prefix}/` : ''}${text(at, 100)}`.replace(/^(\.?\/)+/, ''));
+    at += 512 + Math.ceil(size / 512) * 512;
+    if (at > tar.length) return false;
+  }
+  return false;
+}
+
+/** Copies of other PGlite versions (about 4.5 MB each), and temporary files left by a process killed while writing one. */
+function removeOthers(dir: string, kept: string): void {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    try {
+      const stale = name.endsWith('.tmp') && Date.now() - statSync(path).mtimeMs > 3_600_000;
+      if (path !== kept && (/^cluster-pglite-.*\.tar\.gz$/.test(name) || stale)) unlinkSync(path);
+    } catch {
+      // Gone already (another process's).
+    }
+  }
 }
 
 function writable(dir: string): boolean {
