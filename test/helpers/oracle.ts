@@ -43,10 +43,19 @@ function clock(zone: string): Intl.DateTimeFormat {
 
 /** The zone's wall clock at an instant, as Intl reads it (milliseconds dropped). */
 export function zoneFields(ms: number, zone: string): ZoneFields {
+  // Remembered per zone and second: the comparisons ask about the same instants again and again
+  // (140,000 calls for 9,242 instants in one file, measured 2026-12-05).
+  const key = `${zone} ${Math.floor(ms / 1000)}`;
+  const known = seen.get(key);
+  if (known) return known;
   const parts: Record<string, number> = {};
   for (const p of clock(zone).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
+  const fields = Object.freeze({ year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! });
+  if (seen.size >= 200_000) seen.clear();
+  seen.set(key, fields);
+  return fields;
 }
+const seen = new Map<string, ZoneFields>();
 
 /** Minutes east of UTC that the zone's clock is at an instant (Moscow: 180). */
 export function zoneOffsetMinutes(ms: number, zone: string): number {
