@@ -31,6 +31,7 @@ export const SLOW_FIRST = [
   'test/runs/stats-cadence.test.ts',
   'test/check.test.ts',
   'test/streams/other-streams.test.ts',
+  'test/embedded-template.test.ts',
 ];
 
 export class SlowFirstSequencer extends BaseSequencer {
