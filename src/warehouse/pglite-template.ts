@@ -7,7 +7,7 @@
 // and renamed, so a reader sees a whole file or none, and it must pass gzip's check and hold a
 // whole archive of a cluster before it is used: a damaged one is made again. Where that folder cannot be written and
 // holds no copy, a new warehouse runs initdb as it always did.
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,12 +120,11 @@ function removeOthers(dir: string, kept: string): void {
   }
 }
 
+/** Whether the copy can be kept in `dir` (made when missing): checked before initdb is paid for it. */
 function writable(dir: string): boolean {
-  const probe = join(dir, `.probe-${process.pid}`);
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(probe, '');
-    unlinkSync(probe);
+    accessSync(dir, constants.W_OK);
     return true;
   } catch {
     return false;
