@@ -6,26 +6,17 @@ import pino from 'pino';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger, resolveLogFormat } from './logger.ts';
-import { Metrics } from './metrics.ts';
-import { runDemo } from './demo/demo.ts';
-import { type Month, warehouseAccounts } from './report/read-report.ts';
-import { parseMonth, writeReport } from './report/write-report.ts';
-import { SandboxClock, systemClock } from './sandbox/clock.ts';
-import { startSandbox } from './sandbox/server.ts';
-import { startHttp } from './scheduler/http.ts';
-import { Scheduler, schedulerHealth } from './scheduler/scheduler.ts';
-import { STREAM_NAMES } from './streams/index.ts';
-import { formatProgress, runBackfill } from './sync/backfill.ts';
-import { checkAccounts, formatChecks } from './sync/check.ts';
-import { formatSummary, summaryJson } from './sync/summary.ts';
-import { formatStatus, readStatus } from './sync/status.ts';
-import { runSync, syncSucceeded } from './sync/sync.ts';
+import { parseMonth } from './report/month.ts';
+import type { Month } from './report/read-report.ts';
+import { STREAM_NAMES } from './streams/names.ts';
 import { type CalendarDay, parseCalendarDay } from './time/calendar.ts';
-import { causes, connectionFailure, openWarehouse, type Warehouse as Db } from './warehouse/database.ts';
+import type { Warehouse as Db } from './warehouse/database.ts';
 import { EmbeddedWarehouseBusyError, EmbeddedWarehouseFolderError } from './warehouse/embedded-lock.ts';
-import { migrateWarehouse } from './warehouse/migrate.ts';
-import { grantReader } from './warehouse/reader-role.ts';
 import type { Warehouse } from './warehouse/schema.ts';
+
+// What a command needs beyond this is imported when it runs: a process starts one command,
+// and loading every command's modules (the streams, the scheduler, the emulator, the report)
+// would cost each start about a tenth of a second of CPU more.
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -57,6 +48,7 @@ program
   .action(async (opts: { streams: string[]; since?: CalendarDay; account?: string[]; json?: boolean }) => {
     await withWarehouse({ requireAccount: true, accounts: opts.account, logToStderr: opts.json === true }, async ({ config, warehouse, logger }) => {
       const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight');
+      const [{ runSync, syncSucceeded }, { formatSummary, summaryJson }] = await Promise.all([import('./sync/sync.ts'), import('./sync/summary.ts')]);
       const summaries = await runSync({ config, warehouse, logger, streams: opts.streams, since: opts.since, signal: stop.signal });
       const ok = syncSucceeded(summaries);
       // A table for a person at a terminal; a document for machines.
@@ -76,6 +68,7 @@ program
   .action(async (opts: { since: CalendarDay; streams: string[]; account?: string[] }) => {
     await withWarehouse({ requireAccount: true, accounts: opts.account }, async ({ config, warehouse, logger }) => {
       const stop = stopOnSignal(logger, config.stopTimeoutMs, 'stopping after the page in flight; run backfill again to go on');
+      const [{ formatProgress, runBackfill }, { syncSucceeded }] = await Promise.all([import('./sync/backfill.ts'), import('./sync/sync.ts')]);
       const signal = stop.signal;
       // The progress line redrawn in place is for a person at a terminal; JSON logs get log lines.
       const tty = process.stderr.isTTY && resolveLogFormat(config.logFormat, Boolean(process.stdout.isTTY)) === 'pretty';
@@ -116,6 +109,7 @@ program
         logger.info({ signal: early }, 'stopped during start-up, before any job was scheduled');
         return;
       }
+      const [{ Metrics }, { Scheduler, schedulerHealth }, { startHttp }] = await Promise.all([import('./metrics.ts'), import('./scheduler/scheduler.ts'), import('./scheduler/http.ts')]);
       const metrics = new Metrics({ db: warehouse.db, accounts: config.accounts, logger });
       const scheduler = new Scheduler({ config, warehouse, logger, metrics });
       // Listening comes before any job: a port that cannot be had ends start-up with a line
@@ -172,6 +166,7 @@ program
   .action(async (opts: { role: string }) => {
     await withWarehouse({ requireAccount: false }, async ({ warehouse, logger }) => {
       if (warehouse.kind === 'pglite') throw new Error('the embedded warehouse has no other users; grant-reader needs DATABASE_URL');
+      const { grantReader } = await import('./warehouse/reader-role.ts');
       await grantReader(warehouse.db, opts.role);
       logger.info({ role: opts.role }, `role ${opts.role} may read schema smsc; let a login use it: CREATE ROLE metabase LOGIN PASSWORD '…' IN ROLE ${opts.role}`);
     });
@@ -184,6 +179,7 @@ program
   .option(...ACCOUNT_OPTION, names)
   .action(async (opts: { json?: boolean; account?: string[] }) => {
     await withWarehouse({ requireAccount: false, quiet: true, accounts: opts.account }, async ({ config, warehouse }) => {
+      const [{ formatStatus, readStatus }, { systemClock }] = await Promise.all([import('./sync/status.ts'), import('./sandbox/clock.ts')]);
       const report = await readStatus(warehouse.db, config, systemClock, { kind: warehouse.kind, configuredOnly: opts.account !== undefined });
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
       // For monitoring: 1 when anything needs a person (the problems are in the report).
@@ -217,6 +213,7 @@ program
         const logger = createLogger({ level: 'silent' });
         const where = warehouse.kind === 'pglite' ? `embedded (${config.dataDir})` : describeDatabase(config.databaseUrl);
         const migrated = applied.length ? `${applied.length} migration(s) applied` : 'migrations up to date';
+        const { checkAccounts, formatChecks } = await import('./sync/check.ts');
         const checks = await checkAccounts({ config, warehouse, logger });
         const ok = checks.every((c) => c.ok);
         if (opts.json) console.log(JSON.stringify({ ok, warehouse: { ok: true, detail: `${where}, ${migrated}` }, accounts: checks }, null, 2));
@@ -236,6 +233,7 @@ program
   .action(async (opts: { account?: string[]; month?: Month; out?: string; csv?: string }) => {
     await withWarehouse({ requireAccount: false, quiet: true, readsOnly: true }, async ({ config, warehouse }) => {
       // The warehouse is what is reported: an analyst with DATABASE_URL alone needs no credentials.
+      const [{ warehouseAccounts }, { writeReport }] = await Promise.all([import('./report/read-report.ts'), import('./report/write-report.ts')]);
       const held = (await warehouseAccounts(warehouse.db)).map((a) => a.account);
       const wanted = opts.account ?? (config.accounts.length > 0 ? config.accounts.map((a) => a.name) : held);
       const missing = wanted.filter((n) => !held.includes(n));
@@ -260,6 +258,7 @@ program
   .option('--seed <n>', 'seed of the generated account data', integer, 1)
   .option('--speed <n>', 'virtual seconds per real second (statuses settle and messages arrive faster)', number, 1)
   .action(async (opts: { port: number; host: string; seed: number; speed: number }) => {
+    const [{ startSandbox }, { SandboxClock }] = await Promise.all([import('./sandbox/server.ts'), import('./sandbox/clock.ts')]);
     const sandbox = await startSandbox({ port: opts.port, host: opts.host, seed: opts.seed, clock: new SandboxClock({ speed: opts.speed }) });
     const account = [...sandbox.world.accounts.values()][0]!;
     console.log(`SMSC sandbox listening on ${sandbox.url}`);
@@ -298,6 +297,7 @@ program
     if (config.databaseUrl && !opts.useDatabaseUrl) {
       console.log('DATABASE_URL is set but not used: the demo writes to its own embedded warehouse; pass --use-database-url to write its rows (account sandbox-demo) there.');
     }
+    const [{ runDemo }, { syncSucceeded }] = await Promise.all([import('./demo/demo.ts'), import('./sync/sync.ts')]);
     const summaries = await runDemo({ config: { dataDir: config.dataDir, databaseUrl: opts.useDatabaseUrl ? config.databaseUrl : undefined }, logger: createLogger({ level: 'warn', format: config.logFormat, noColor: config.noColor }), seed: opts.seed });
     if (!syncSucceeded(summaries)) process.exitCode = 1;
   });
@@ -309,7 +309,7 @@ interface Opened {
 }
 
 /** PostgreSQL refused the statement for want of a privilege (42501), here or in a cause. */
-function insufficientPrivilege(error: unknown): boolean {
+function insufficientPrivilege(error: unknown, causes: (error: unknown) => Iterable<{ code?: unknown }>): boolean {
   for (const e of causes(error)) if (e.code === '42501') return true;
   return false;
 }
@@ -349,6 +349,7 @@ async function withWarehouse(
     ...(options.logToStderr ? { destination: pino.destination(2) } : {}),
   });
   warningsThrough(logger);
+  const [{ causes, connectionFailure, openWarehouse }, { migrateWarehouse }] = await Promise.all([import('./warehouse/database.ts'), import('./warehouse/migrate.ts')]);
   let warehouse: Db<Warehouse>;
   try {
     warehouse = await openWarehouse<Warehouse>({
@@ -374,7 +375,7 @@ async function withWarehouse(
     try {
       applied = await migrateWarehouse(warehouse);
     } catch (error) {
-      if (options.readsOnly && insufficientPrivilege(error)) return await fn({ config, logger, warehouse }, []);
+      if (options.readsOnly && insufficientPrivilege(error, causes)) return await fn({ config, logger, warehouse }, []);
       // Migrating is the first use of the server: a connection that fails there says so.
       const reason = (config.databaseUrl && connectionFailure(error, config.databaseUrl, config.dbTimeoutMs)) || error;
       if (!options.onOpenFailure) throw reason;

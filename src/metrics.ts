@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import client from 'prom-client';
 import type { Logger } from './logger.ts';
 import { type Clock, systemClock } from './sandbox/clock.ts';
-import { STREAM_NAMES } from './streams/index.ts';
+import { STREAM_NAMES } from './streams/names.ts';
 import type { RunSummary } from './sync/run-stream.ts';
 import { type GaugeAccount, readWarehouseGauges } from './sync/warehouse-gauges.ts';
 import type { Warehouse } from './warehouse/schema.ts';

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import { writeReport } from '../report/write-report.ts';
 import { SandboxClock } from '../sandbox/clock.ts';
 import { startSandbox } from '../sandbox/server.ts';
-import { STREAM_NAMES } from '../streams/index.ts';
+import { STREAM_NAMES } from '../streams/names.ts';
 import type { RunSummary } from '../sync/run-stream.ts';
 import { runSync } from '../sync/sync.ts';
 import { openWarehouse } from '../warehouse/database.ts';

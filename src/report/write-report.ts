@@ -23,12 +23,6 @@ export interface WriteReportOptions {
   readonly now?: Date | undefined;
 }
 
-/** `YYYY-MM` as a user types it; undefined when it names no month. */
-export function parseMonth(text: string): Month | undefined {
-  const m = /^(\d{4})-(\d{2})$/.exec(text.trim());
-  return m && Number(m[2]) >= 1 && Number(m[2]) <= 12 ? (`${m[1]}-${m[2]}` as Month) : undefined;
-}
-
 /** The month an instant falls in, in a zone. */
 export function monthIn(now: Date, timeZone: string): Month {
   return localDay(now.getTime(), timeZone).slice(0, 7) as Month;

@@ -11,7 +11,7 @@ import { quotaKey } from '../smsc/credentials.ts';
 import { QuotaLedger } from '../smsc/quota-ledger.ts';
 import { runLockHeld, runLockKey } from '../warehouse/run-lock.ts';
 import { INBOUND_HORIZON_WARNING_MS } from '../streams/inbound/stream.ts';
-import { STREAM_NAMES } from '../streams/index.ts';
+import { STREAM_NAMES } from '../streams/names.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
 
 export interface StreamStatus {

@@ -8,7 +8,7 @@ import type { AccountConfig } from '../config.ts';
 import type { Clock } from '../sandbox/clock.ts';
 import { quotaKey } from '../smsc/credentials.ts';
 import { QuotaLedger } from '../smsc/quota-ledger.ts';
-import { STREAM_NAMES } from '../streams/index.ts';
+import { STREAM_NAMES } from '../streams/names.ts';
 import { dayStart } from '../time/calendar.ts';
 import type { Warehouse } from '../warehouse/schema.ts';
 
