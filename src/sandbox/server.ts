@@ -317,8 +317,14 @@ async function streamOversized(faults: FaultInjector, res: ServerResponse, answe
     if (res.destroyed) return;
     faults.oversizedBytesSent += bytes.length;
     if (!res.write(bytes)) await new Promise<void>((resolve) => {
-      res.once('drain', resolve);
-      res.once('close', resolve);
+      // Whichever comes first; the other listener goes with it (one left per wait would pile up).
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.once('drain', done);
+      res.once('close', done);
     });
   };
   await write(body.subarray(0, 1));
