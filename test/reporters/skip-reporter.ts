@@ -1,9 +1,11 @@
 // Nothing skipped in silence: at the end of a run, every skipped test with its reason and a
-// count, after vitest's own summary; a skip without a reason is called out. The same list
-// goes to test-results/skipped.json, which .ci/run prints before its closing line.
+// count, as the run's last lines (after vitest's summary and the JSON report, which this
+// reporter writes too: vitest runs reporters side by side, so a separate one would print its
+// path after the count); a skip without a reason is called out and fails the run. The same
+// list goes to test-results/skipped.json, which .ci/run prints before its closing line.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Reporter, TestModule, Vitest } from 'vitest/node';
+import { JsonReporter, type TestModule, type Vitest } from 'vitest/node';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -23,14 +25,20 @@ export interface SkippedTest {
 /** Where the list is written, under the project root. */
 export const SKIPPED_JSON = 'test-results/skipped.json';
 
-export default class SkipReporter implements Reporter {
+export default class SkipReporter extends JsonReporter {
   private vitest!: Vitest;
 
-  onInit(vitest: Vitest): void {
+  constructor() {
+    super({});
+  }
+
+  override onInit(vitest: Vitest): void {
+    super.onInit(vitest);
     this.vitest = vitest;
   }
 
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  override async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
+    await super.onTestRunEnd(testModules);
     const filtered = Boolean(this.vitest.config.testNamePattern);
     const skipped: SkippedTest[] = [];
     for (const module of testModules) {
@@ -50,9 +58,10 @@ export default class SkipReporter implements Reporter {
     for (const s of skipped) lines.push(`  [${s.project}] ${s.file} > ${s.test}: ${s.reason ?? 'NO REASON GIVEN'}`);
     if (silent.length) {
       lines.push(
-        `SKIPPED WITHOUT A REASON: ${silent.length} test${silent.length === 1 ? '' : 's'}. Run ${silent.length === 1 ? 'it' : 'them'}, ` +
+        `SKIPPED WITHOUT A REASON: ${silent.length} test${silent.length === 1 ? '' : 's'}, which fails the run. Run ${silent.length === 1 ? 'it' : 'them'}, ` +
           'or skip with a reason the summary can print (itNeedsServer in test/helpers/needs-server.ts, or ctx.skip(reason)).',
       );
+      process.exitCode = 1;
     }
     this.vitest.logger.log(`\n${lines.join('\n')}`);
   }
