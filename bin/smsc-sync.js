@@ -39,8 +39,8 @@ if (major < 22 || (major === 22 && minor < 12)) {
   });
 } else {
   // V8's compiled code of the CLI's modules (and their stripped TypeScript) kept on disk between
-  // runs and passed on to the process that replaces this one: a start takes about 0.37 s of CPU
-  // against 0.63 s (--help; bench/startup.ts), which a sync from cron every few minutes pays
+  // runs and passed on to the process that replaces this one: a start takes about 0.15 s of CPU
+  // against 0.28 s (--help; bench/startup.ts, 2026-12-05), which a sync from cron every few minutes pays
   // each time. The folder is the installation's own node_modules/.cache (NODE_COMPILE_CACHE
   // names another), not Node's default in the shared /tmp, where another user could leave code
   // for this one to run. Where it cannot be written (an image run as a user who may not write
