@@ -26,6 +26,9 @@ const program = new Command()
   .version(VERSION, '-V, --version', 'print the version of smsc-sync')
   .showHelpAfterError();
 
+/** The streams whose history reaches back to a day (the others hold only what is current). */
+const BACKFILL_STREAMS = ['outbound', 'stats'];
+
 /** `--account a,b`: the configured accounts to work on (default: all). */
 const ACCOUNT_OPTION = ['--account <names>', 'comma-separated account names (as in SMSC_ACCOUNTS; default: every configured account)'] as const;
 
@@ -63,7 +66,7 @@ program
   .command('backfill')
   .description('Walk history back to a day within the quotas, waiting for each next slot; resumable after a stop; shows progress')
   .requiredOption('--since <date>', "the first day to hold (yyyy-mm-dd or dd.mm.yyyy), from midnight in each account's zone (SMSC keeps half a year of history)", date)
-  .option('--streams <list>', 'comma-separated streams that can reach back (outbound, stats)', list, ['outbound', 'stats'])
+  .option('--streams <list>', `comma-separated streams that can reach back (${BACKFILL_STREAMS.join(', ')})`, backfillList, [...BACKFILL_STREAMS])
   .option(...ACCOUNT_OPTION, names)
   .action(async (opts: { since: CalendarDay; streams: string[]; account?: string[] }) => {
     await withWarehouse({ requireAccount: true, accounts: opts.account }, async ({ config, warehouse, logger }) => {
@@ -474,6 +477,13 @@ function list(value: string): string[] {
   const unknown = names.filter((n) => !STREAM_NAMES.includes(n));
   if (unknown.length > 0 || names.length === 0) throw new InvalidArgumentError(`unknown stream(s) ${unknown.join(', ')}; known: ${STREAM_NAMES.join(', ')}`);
   return names;
+}
+
+function backfillList(value: string): string[] {
+  const streams = list(value);
+  const other = streams.filter((n) => !BACKFILL_STREAMS.includes(n));
+  if (other.length > 0) throw new InvalidArgumentError(`${other.join(', ')} cannot reach back to a day; backfill walks ${BACKFILL_STREAMS.join(', ')} (sync brings the others)`);
+  return streams;
 }
 
 function names(value: string): string[] {

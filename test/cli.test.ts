@@ -30,6 +30,9 @@ describe('smsc-sync CLI', () => {
     expect([impossible.status, impossible.stderr.split('\n')[0]]).toEqual([2, "error: option '--since <date>' argument '31.02.2026' is invalid. 31.02.2026 is not a day of the calendar"]);
     const future = spawnSync(process.execPath, [BIN, 'backfill', '--since', '2999-01-01'], { encoding: 'utf8' });
     expect([future.status, future.stderr.split('\n')[0]]).toEqual([2, "error: option '--since <date>' argument '2999-01-01' is invalid. 2999-01-01 is in the future"]);
+    // Replies, tariffs and the rest hold no history to walk back: a usage error, not a run that reports 100 %.
+    const current = spawnSync(process.execPath, [BIN, 'backfill', '--since', '2026-01-01', '--streams', 'outbound,inbound'], { encoding: 'utf8' });
+    expect([current.status, current.stderr.split('\n')[0]]).toEqual([2, "error: option '--streams <list>' argument 'outbound,inbound' is invalid. inbound cannot reach back to a day; backfill walks outbound, stats (sync brings the others)"]);
     expect(spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' }).status).toBe(0);
   });
 
